@@ -1,0 +1,35 @@
+// Helpers shared by the unit tests of every layer. Test-only.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <string>
+
+namespace vigil::testing {
+
+// A fresh directory under $TMPDIR (or /tmp), removed with its contents when
+// the object is destroyed. Not thread-safe.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::string& path() const { return path_; }
+  // path() + "/" + name
+  std::string Join(const std::string& name) const;
+
+ private:
+  std::string path_;
+};
+
+// A deterministic random generator for a test, seeded from the test's name
+// unless VIGIL_TEST_SEED is set; the seed is printed so a failure reproduces.
+std::mt19937_64 SeededRng();
+
+// Reads a whole file; fails the test (and returns "") if it cannot.
+std::string ReadFileOrDie(const std::string& path);
+void WriteFileOrDie(const std::string& path, const std::string& data);
+
+}  // namespace vigil::testing
