@@ -5,7 +5,8 @@
 //
 // Lossless for every bit pattern: steps and times (int64) by delta-of-delta,
 // values (float64) by whichever of these is smallest for the chunk's values:
-//   - XOR of float64 (Gorilla), always applicable;
+//   - XOR of float64 (Gorilla's scheme, one window per group of 8 values),
+//     always applicable;
 //   - XOR of float32, when every value is exactly a float32 widened to
 //     float64 (as `loss.item()` of an fp32 tensor is);
 //   - scaled decimal integers, when every value is m / 10^d for one d and
@@ -63,10 +64,13 @@ Status EncodeChunkWith(ValueEncoding encoding, std::span<const int64_t> steps,
 Result<ChunkInfo> PeekChunk(std::string_view chunk);
 
 // Decodes `chunk` (exactly one chunk's bytes), appending each column to the
-// vector given; a null pointer skips that column's decoding. Any malformed
-// input (truncated, bad header, stream overrun) yields Corruption and never
-// reads out of bounds: chunk bytes can come from a damaged disk.
-Status DecodeChunk(std::string_view chunk, std::vector<int64_t>* steps,
-                   std::vector<int64_t>* times, std::vector<double>* values);
+// vector given; a null pointer skips that column's decoding (its stream is
+// not read, so damage there goes unnoticed). Any malformed input
+// (truncated, bad header, stream overrun) yields Corruption, leaves the
+// vectors as they were and never reads out of bounds: chunk bytes can come
+// from a damaged disk. Allocates at most count elements per column.
+// REQUIRES: the non-null vectors are distinct objects.
+Status DecodeChunk(std::string_view chunk, std::vector<int64_t>* steps, std::vector<int64_t>* times,
+                   std::vector<double>* values);
 
 }  // namespace vigil::codec

@@ -9,7 +9,14 @@ namespace vigil::codec {
 namespace {
 
 TEST(Varint, RoundTripsEdgeValues) {
-  std::vector<uint64_t> values = {0, 1, 127, 128, 16383, 16384, (1ull << 32) - 1, 1ull << 32,
+  std::vector<uint64_t> values = {0,
+                                  1,
+                                  127,
+                                  128,
+                                  16383,
+                                  16384,
+                                  (1ull << 32) - 1,
+                                  1ull << 32,
                                   std::numeric_limits<uint64_t>::max()};
   std::string buf;
   for (uint64_t v : values) PutVarint64(&buf, v);

@@ -19,7 +19,11 @@ const SystemClock& SystemClock::Get() {
   return clock;
 }
 
-int64_t UnixMillis() { return SystemClock::Get().NowMillis(); }
-int64_t MonotonicNanos() { return SystemClock::Get().MonotonicNanos(); }
+int64_t UnixMillis() {
+  return SystemClock::Get().NowMillis();
+}
+int64_t MonotonicNanos() {
+  return SystemClock::Get().MonotonicNanos();
+}
 
 }  // namespace vigil

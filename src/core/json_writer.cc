@@ -14,14 +14,29 @@ void AppendJsonString(std::string* out, std::string_view s) {
     auto c = static_cast<unsigned char>(s[i]);
     const char* esc = nullptr;
     switch (c) {
-      case '"': esc = "\\\""; break;
-      case '\\': esc = "\\\\"; break;
-      case '\n': esc = "\\n"; break;
-      case '\r': esc = "\\r"; break;
-      case '\t': esc = "\\t"; break;
-      case '\b': esc = "\\b"; break;
-      case '\f': esc = "\\f"; break;
-      default: break;
+      case '"':
+        esc = "\\\"";
+        break;
+      case '\\':
+        esc = "\\\\";
+        break;
+      case '\n':
+        esc = "\\n";
+        break;
+      case '\r':
+        esc = "\\r";
+        break;
+      case '\t':
+        esc = "\\t";
+        break;
+      case '\b':
+        esc = "\\b";
+        break;
+      case '\f':
+        esc = "\\f";
+        break;
+      default:
+        break;
     }
     if (esc == nullptr && c >= 0x20) continue;
     out->append(s.data() + run_start, i - run_start);
@@ -41,9 +56,13 @@ void AppendJsonDouble(std::string* out, double v) {
     out->append("\"NaN\"");
   } else if (std::isinf(v)) {
     out->append(v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+  } else if (v == 0 && std::signbit(v)) {
+    // "-0" is valid JSON but many readers (Python's json among them) take it
+    // as the integer 0 and lose the sign; "-0.0" keeps it everywhere.
+    out->append("-0.0");
   } else {
     // fmt's default for double is the shortest representation that
-    // round-trips (Dragonbox), e.g. 0.1, 1e-05, -0.
+    // round-trips (Dragonbox), e.g. 0.1, 1e-05.
     fmt::format_to(std::back_inserter(*out), "{}", v);
   }
 }

@@ -14,8 +14,17 @@ namespace {
 
 TEST(JsonWriter, NestedContainersGetCommas) {
   JsonWriter w;
-  w.BeginObject().Field("a", int64_t{1}).Key("b").BeginArray().Int(1).Int(2).BeginObject().EndObject()
-      .EndArray().Field("c", "x").EndObject();
+  w.BeginObject()
+      .Field("a", int64_t{1})
+      .Key("b")
+      .BeginArray()
+      .Int(1)
+      .Int(2)
+      .BeginObject()
+      .EndObject()
+      .EndArray()
+      .Field("c", "x")
+      .EndObject();
   EXPECT_EQ(R"({"a":1,"b":[1,2,{}],"c":"x"})", w.str());
 }
 
@@ -34,7 +43,7 @@ TEST(JsonWriter, NonFiniteDoublesAreStrings) {
       .Double(-0.0)
       .Double(0.1)
       .EndArray();
-  EXPECT_EQ(R"(["NaN","Infinity","-Infinity",-0,0.1])", w.str());
+  EXPECT_EQ(R"(["NaN","Infinity","-Infinity",-0.0,0.1])", w.str());
 }
 
 TEST(JsonWriter, DoublesRoundTripBitExact) {

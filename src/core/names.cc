@@ -8,14 +8,15 @@ namespace {
 bool IsAlnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
-bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool IsAlpha(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
 
 Status CheckLength(std::string_view what, std::string_view s, size_t max) {
   if (s.empty()) return Status::InvalidArgument(fmt::format("{} is empty", what));
   if (s.size() > max) {
-    return Status::InvalidArgument(
-        fmt::format("{} {} is {} bytes, more than the limit of {}", what, QuoteForMessage(s),
-                    s.size(), max));
+    return Status::InvalidArgument(fmt::format("{} {} is {} bytes, more than the limit of {}", what,
+                                               QuoteForMessage(s), s.size(), max));
   }
   return Status::OK();
 }
@@ -60,18 +61,21 @@ std::string QuoteForMessage(std::string_view s) {
 
 Status ValidateProjectName(std::string_view name) {
   VIGIL_RETURN_IF_ERROR(CheckLength("project name", name, kMaxProjectBytes));
-  constexpr std::string_view kRule = "use letters, digits, '_', '.' and '-', starting with a letter or digit";
+  constexpr std::string_view kRule =
+      "use letters, digits, '_', '.' and '-', starting with a letter or digit";
   if (!IsAlnum(name[0])) return BadChar("project name", name, 0, kRule);
   for (size_t i = 1; i < name.size(); ++i) {
     char c = name[i];
-    if (!IsAlnum(c) && c != '_' && c != '.' && c != '-') return BadChar("project name", name, i, kRule);
+    if (!IsAlnum(c) && c != '_' && c != '.' && c != '-')
+      return BadChar("project name", name, i, kRule);
   }
   return Status::OK();
 }
 
 Status ValidateRunId(std::string_view id) {
   VIGIL_RETURN_IF_ERROR(CheckLength("run id", id, kMaxRunIdBytes));
-  constexpr std::string_view kRule = "use letters, digits, '_' and '-', starting with a letter or digit";
+  constexpr std::string_view kRule =
+      "use letters, digits, '_' and '-', starting with a letter or digit";
   if (!IsAlnum(id[0])) return BadChar("run id", id, 0, kRule);
   for (size_t i = 1; i < id.size(); ++i) {
     char c = id[i];
@@ -106,8 +110,8 @@ Status ValidateLabelName(std::string_view name) {
     if (!IsAlnum(name[i]) && name[i] != '_') return BadChar("label name", name, i, kRule);
   }
   if (name.starts_with("__")) {
-    return Status::InvalidArgument(fmt::format(
-        "label name {} starts with \"__\", which is reserved", QuoteForMessage(name)));
+    return Status::InvalidArgument(
+        fmt::format("label name {} starts with \"__\", which is reserved", QuoteForMessage(name)));
   }
   return Status::OK();
 }
@@ -116,7 +120,9 @@ Status ValidateLabelValue(std::string_view value) {
   return CheckText("label value", value, kMaxLabelValueBytes);
 }
 
-Status ValidateTag(std::string_view tag) { return CheckText("tag", tag, kMaxTagBytes); }
+Status ValidateTag(std::string_view tag) {
+  return CheckText("tag", tag, kMaxTagBytes);
+}
 
 bool IsValidUtf8(std::string_view s) {
   size_t i = 0;

@@ -36,8 +36,8 @@ TEST(Names, LabelValuesMustBeUtf8WithoutControls) {
   EXPECT_TRUE(ValidateLabelValue("node-01 \xc3\xa9").ok());
   EXPECT_FALSE(ValidateLabelValue("").ok());
   EXPECT_FALSE(ValidateLabelValue("a\nb").ok());
-  EXPECT_FALSE(ValidateLabelValue("\xc3").ok());       // truncated sequence
-  EXPECT_FALSE(ValidateLabelValue("\xc0\xaf").ok());   // overlong '/'
+  EXPECT_FALSE(ValidateLabelValue("\xc3").ok());          // truncated sequence
+  EXPECT_FALSE(ValidateLabelValue("\xc0\xaf").ok());      // overlong '/'
   EXPECT_FALSE(ValidateLabelValue("\xed\xa0\x80").ok());  // surrogate
   EXPECT_FALSE(ValidateLabelValue(std::string(1025, 'v')).ok());
 }

@@ -30,10 +30,17 @@ std::string FormatSeriesName(std::string_view metric, const Labels& labels) {
     out.append(labels[i].name).append("=\"");
     for (char c : labels[i].value) {
       switch (c) {
-        case '\\': out.append("\\\\"); break;
-        case '"': out.append("\\\""); break;
-        case '\n': out.append("\\n"); break;
-        default: out.push_back(c);
+        case '\\':
+          out.append("\\\\");
+          break;
+        case '"':
+          out.append("\\\"");
+          break;
+        case '\n':
+          out.append("\\n");
+          break;
+        default:
+          out.push_back(c);
       }
     }
     out.push_back('"');

@@ -16,7 +16,18 @@
 //   rows[3].values["train/loss"]: expected a number or "NaN", "Infinity",
 //   "-Infinity", got the string "abc"
 //
-// Thread-safety: pure function; any thread.
+// Rules beyond that (batch_decoder.cc lists them with their reasons): a step
+// is an integer in [0, 2^63-1], a time an integer in [0, 253402300799999]
+// (year 9999); a number out of double's range is an error, not an infinity;
+// exactly one of "rows" and "series"; unknown or repeated keys, empty
+// "values" objects and empty point arrays are errors; labels follow
+// core/names.h, "run" and "project" are reserved, and they are sorted so
+// that their order in the body does not matter. Limits: max_series and
+// max_points give ResourceExhausted, checked while parsing; max_labels gives
+// InvalidArgument.
+//
+// Thread-safety: pure function; any thread. Each thread keeps one parser
+// (its buffers sized to the largest body up to 8 MiB it has decoded).
 #pragma once
 
 #include <cstddef>

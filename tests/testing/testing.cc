@@ -26,7 +26,9 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-std::string TempDir::Join(const std::string& name) const { return path_ + "/" + name; }
+std::string TempDir::Join(const std::string& name) const {
+  return path_ + "/" + name;
+}
 
 std::mt19937_64 SeededRng() {
   uint64_t seed;

@@ -33,3 +33,24 @@ std::string ReadFileOrDie(const std::string& path);
 void WriteFileOrDie(const std::string& path, const std::string& data);
 
 }  // namespace vigil::testing
+
+#include <atomic>
+
+#include "core/clock.h"
+
+namespace vigil::testing {
+
+// A clock that tests move by hand. Thread-safe.
+class FakeClock final : public Clock {
+ public:
+  explicit FakeClock(int64_t now_ms) : now_ms_(now_ms) {}
+  int64_t NowMillis() const override { return now_ms_.load(); }
+  int64_t MonotonicNanos() const override { return now_ms_.load() * 1'000'000; }
+  void Set(int64_t now_ms) { now_ms_.store(now_ms); }
+  void Advance(int64_t ms) { now_ms_.fetch_add(ms); }
+
+ private:
+  std::atomic<int64_t> now_ms_;
+};
+
+}  // namespace vigil::testing

@@ -64,7 +64,8 @@ class Wal {
 
   // Calls fn for each record of segments numbered >= first_segment, in
   // order. Stops and returns fn's error if it returns one. See the header
-  // comment for torn tails and corruption.
+  // comment for torn tails and corruption. The view passed to fn is valid
+  // only during the call. stats->bytes counts record bytes (not framing).
   Status Replay(uint64_t first_segment, const std::function<Status(std::string_view)>& fn,
                 WalReplayStats* stats);
 
@@ -72,6 +73,10 @@ class Wal {
   // first when the segment is full.
   Status Append(std::string_view record);
   Status Flush();
+  // After a failed Sync every later Append/Flush/Sync/Rotate fails with the
+  // same error: once fdatasync has failed, the kernel may have dropped the
+  // dirty pages, so nothing written since the last good Sync is known to be
+  // durable (reopen the Wal, which replays what did reach the disk).
   Status Sync();
   // Syncs and closes the current segment and starts a new one; returns the
   // new segment's number. Every record appended afterwards is in segments
@@ -87,10 +92,12 @@ class Wal {
  private:
   explicit Wal(WalOptions options);
   Status OpenSegment(uint64_t number);
+  std::string SegmentPath(uint64_t number) const;
 
   const WalOptions options_;
   std::unique_ptr<WritableFile> file_;  // written by the writer thread only
   std::unique_ptr<LogWriter> writer_;
+  Status sync_error_;  // sticky, see Sync(); writer thread only
   std::atomic<uint64_t> current_segment_{0};
   std::atomic<uint64_t> total_bytes_{0};
   std::mutex segments_mu_;

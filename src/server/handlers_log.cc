@@ -1,0 +1,89 @@
+// Ingest endpoints: POST /api/v1/runs/{id}/log and /heartbeat.
+#include <fmt/format.h>
+
+#include "core/json_writer.h"
+#include "server/api.h"
+
+namespace vigil::server {
+namespace {
+
+// Commands queued for the run, piggybacked on log and heartbeat answers so
+// that the SDK needs no second channel. The control issue fills the queue;
+// until then the list is always empty.
+void WriteCommands(JsonWriter* w) {
+  w->Key("commands").BeginArray().EndArray();
+}
+
+// POST /api/v1/runs/{id}/log
+void Log(ApiContext* ctx, HttpRequest& req, Responder res) {
+  std::string id(req.PathParam("id"));
+  auto run = ctx->runs->Get(id);
+  if (!run.ok()) {
+    ctx->metrics->ingest_rejected.fetch_add(1, std::memory_order_relaxed);
+    return res.SendError(run.status());
+  }
+  if (Status s = Authorize(*ctx, req, run->project, auth::Access::kWrite); !s.ok()) {
+    return res.SendError(s);
+  }
+  ctx->metrics->ingest_bytes.fetch_add(req.body.size(), std::memory_order_relaxed);
+  const int64_t now = ctx->clock->NowMillis();
+  auto batch = ingest::DecodeLogBatch(&req.body, id, ctx->options.limits, now);
+  if (!batch.ok()) {
+    ctx->metrics->ingest_rejected.fetch_add(1, std::memory_order_relaxed);
+    return res.SendError(batch.status());
+  }
+  ctx->runs->Touch(id, now);
+  if (batch->series.empty()) {
+    JsonWriter w;
+    w.BeginObject().Field("accepted", 0).Field("duplicates", 0);
+    WriteCommands(&w);
+    w.EndObject();
+    return res.Send(HttpResponse::Json(200, w.Take()));
+  }
+  // The engine's callback must be copyable; the responder is not.
+  auto shared = std::make_shared<Responder>(std::move(res));
+  ServerMetrics* metrics = ctx->metrics;
+  ctx->engine->Append(std::move(*batch), [shared, metrics](Result<storage::AppendResult> r) {
+    if (!r.ok()) {
+      metrics->ingest_rejected.fetch_add(1, std::memory_order_relaxed);
+      HttpResponse err = ErrorResponse(r.status());
+      if (r.status().code() == StatusCode::kUnavailable)
+        err.headers.emplace_back("Retry-After", "1");
+      return shared->Send(std::move(err));
+    }
+    metrics->ingest_points.fetch_add(r->accepted, std::memory_order_relaxed);
+    metrics->ingest_duplicates.fetch_add(r->duplicates, std::memory_order_relaxed);
+    metrics->ingest_batches.fetch_add(1, std::memory_order_relaxed);
+    JsonWriter w;
+    w.BeginObject().Field("accepted", r->accepted).Field("duplicates", r->duplicates);
+    WriteCommands(&w);
+    w.EndObject();
+    shared->Send(HttpResponse::Json(200, w.Take()));
+  });
+}
+
+// POST /api/v1/runs/{id}/heartbeat
+void Heartbeat(ApiContext* ctx, HttpRequest& req, Responder res) {
+  Reply(std::move(res), [&]() -> Result<HttpResponse> {
+    std::string id(req.PathParam("id"));
+    VIGIL_ASSIGN_OR_RETURN(RunBrief run, ctx->runs->Get(id));
+    VIGIL_RETURN_IF_ERROR(Authorize(*ctx, req, run.project, auth::Access::kWrite));
+    ctx->runs->Touch(id, ctx->clock->NowMillis());
+    JsonWriter w;
+    w.BeginObject().Field("state", run.state);
+    WriteCommands(&w);
+    w.EndObject();
+    return HttpResponse::Json(200, w.Take());
+  }());
+}
+
+}  // namespace
+
+void RegisterLogRoutes(Router* router, ApiContext* ctx) {
+  AddRoute(router, ctx, "POST", "/api/v1/runs/{id}/log",
+           [ctx](HttpRequest& req, Responder res) { Log(ctx, req, std::move(res)); });
+  AddRoute(router, ctx, "POST", "/api/v1/runs/{id}/heartbeat",
+           [ctx](HttpRequest& req, Responder res) { Heartbeat(ctx, req, std::move(res)); });
+}
+
+}  // namespace vigil::server
