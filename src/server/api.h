@@ -10,11 +10,13 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/result.h"
 #include "ingest/batch_decoder.h"
 #include "server/auth/token_store.h"
+#include "server/ingest_listener.h"
 #include "server/router.h"
 #include "server/run_registry.h"
 #include "server/server_metrics.h"
@@ -38,6 +40,9 @@ struct ApiContext {
   const auth::TokenStore* tokens = nullptr;
   const Clock* clock = &SystemClock::Get();
   ApiOptions options;
+  // Told of every stored batch (live stream, detectors); registered before
+  // the HTTP server starts and never changed afterwards.
+  std::vector<IngestListener*> ingest_listeners;
 };
 
 void RegisterApiRoutes(Router* router, ApiContext* ctx);

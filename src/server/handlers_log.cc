@@ -43,7 +43,12 @@ void Log(ApiContext* ctx, HttpRequest& req, Responder res) {
   // The engine's callback must be copyable; the responder is not.
   auto shared = std::make_shared<Responder>(std::move(res));
   ServerMetrics* metrics = ctx->metrics;
-  ctx->engine->Append(std::move(*batch), [shared, metrics](Result<storage::AppendResult> r) {
+  // Listeners see the batch after it is durable; the engine consumes it, so
+  // they get a copy (only made when someone listens).
+  std::shared_ptr<const WriteBatch> copy;
+  if (!ctx->ingest_listeners.empty()) copy = std::make_shared<const WriteBatch>(*batch);
+  ctx->engine->Append(std::move(*batch), [shared, metrics, ctx, copy,
+                                          brief = *run](Result<storage::AppendResult> r) {
     if (!r.ok()) {
       metrics->ingest_rejected.fetch_add(1, std::memory_order_relaxed);
       HttpResponse err = ErrorResponse(r.status());
@@ -54,6 +59,9 @@ void Log(ApiContext* ctx, HttpRequest& req, Responder res) {
     metrics->ingest_points.fetch_add(r->accepted, std::memory_order_relaxed);
     metrics->ingest_duplicates.fetch_add(r->duplicates, std::memory_order_relaxed);
     metrics->ingest_batches.fetch_add(1, std::memory_order_relaxed);
+    if (copy) {
+      for (IngestListener* l : ctx->ingest_listeners) l->OnBatchCommitted(brief, *copy);
+    }
     JsonWriter w;
     w.BeginObject().Field("accepted", r->accepted).Field("duplicates", r->duplicates);
     WriteCommands(&w);
