@@ -78,7 +78,12 @@ HttpResponse ErrorResponse(const Status& status) {
   w.BeginObject().Key("error").BeginObject();
   w.Field("code", StatusCodeName(status.code())).Field("message", status.message());
   w.EndObject().EndObject();
-  return HttpResponse::Json(HttpStatusFor(status), w.Take());
+  HttpResponse response = HttpResponse::Json(HttpStatusFor(status), w.Take());
+  // RFC 6750: a 401 names the scheme the client should use.
+  if (status.code() == StatusCode::kUnauthenticated) {
+    response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"vigil\"");
+  }
+  return response;
 }
 
 Responder::~Responder() {
