@@ -37,4 +37,21 @@ ChunkMeta ComputeChunkMeta(std::span<const int64_t> steps, std::span<const int64
   return m;
 }
 
+void FoldChunkStats(const ChunkMeta& m, SeriesStats* s) {
+  SeriesStats c;
+  c.count = m.count;
+  c.nan_count = m.nan_count;
+  c.first_step = m.first.step;
+  c.first_time = m.first.time_ms;
+  c.last_step = m.last.step;
+  c.last_time = m.last.time_ms;
+  c.last_value = m.last.value;
+  c.max_step_seen = m.max_step;
+  if (m.nan_count < m.count) {
+    c.min_value = m.min.value;
+    c.max_value = m.max.value;
+  }
+  s->Merge(c);
+}
+
 }  // namespace vigil::storage

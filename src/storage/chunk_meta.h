@@ -20,6 +20,7 @@
 #include <string>
 
 #include "core/types.h"
+#include "storage/series_stats.h"
 
 namespace vigil::storage {
 
@@ -42,5 +43,9 @@ struct SealedChunk {
   ChunkMeta meta;
   std::shared_ptr<const std::string> bytes;
 };
+
+// Folds a chunk's summary into the stats of its series; chunks must come in
+// append order.
+void FoldChunkStats(const ChunkMeta& meta, SeriesStats* stats);
 
 }  // namespace vigil::storage

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "codec/chunk_codec.h"
+#include "storage/chunk_packer.h"
 #include "storage/engine.h"
 #include "storage/engine_internal.h"
 #include "storage/file.h"
@@ -14,24 +15,6 @@
 
 namespace vigil::storage {
 namespace {
-
-// Stats of a series from the summaries of its chunks, in append order.
-void FoldChunk(const ChunkMeta& m, SeriesStats* s) {
-  SeriesStats c;
-  c.count = m.count;
-  c.nan_count = m.nan_count;
-  c.first_step = m.first.step;
-  c.first_time = m.first.time_ms;
-  c.last_step = m.last.step;
-  c.last_time = m.last.time_ms;
-  c.last_value = m.last.value;
-  c.max_step_seen = m.max_step;
-  if (m.nan_count < m.count) {
-    c.min_value = m.min.value;
-    c.max_value = m.max.value;
-  }
-  s->Merge(c);
-}
 
 // A block's size tier: blocks merge with others of their tier, so a point
 // is rewritten about log_fanin(total / 1 MiB) times over its life.
@@ -187,26 +170,18 @@ Status Engine::FlushImmutable() {
     for (const ManifestBlock& b : manifest_.blocks) order = std::max(order, b.order + 1);
   }
   VIGIL_ASSIGN_OR_RETURN(auto writer, BlockWriter::Create(BlockPath(file)));
-  std::string encoded;
+  ChunkPacker packer(writer.get(), options_.block_chunk_points);
   for (uint64_t id : imm->SeriesIds()) {
     auto info = catalog_.Get(id);
     if (!info) continue;  // deleted since
     HeadSeriesView view;
     if (!imm->Read(id, &view)) continue;
-    writer->BeginSeries(id, info->key);
-    SeriesStats stats;
+    packer.BeginSeries(id, info->key);
     for (const SealedChunk& c : view.chunks) {
-      VIGIL_RETURN_IF_ERROR(writer->AddChunk(c.meta, *c.bytes));
-      FoldChunk(c.meta, &stats);
+      VIGIL_RETURN_IF_ERROR(packer.AddChunk(c.meta, *c.bytes));
     }
-    if (!view.values.empty()) {
-      ChunkMeta meta = ComputeChunkMeta(view.steps, view.times, view.values);
-      encoded.clear();
-      codec::EncodeChunk(view.steps, view.times, view.values, &encoded);
-      VIGIL_RETURN_IF_ERROR(writer->AddChunk(meta, encoded));
-      FoldChunk(meta, &stats);
-    }
-    writer->EndSeries(stats);
+    VIGIL_RETURN_IF_ERROR(packer.AddPoints(view.steps, view.times, view.values));
+    VIGIL_RETURN_IF_ERROR(packer.EndSeries());
   }
   VIGIL_RETURN_IF_ERROR(writer->Finish());
   VIGIL_ASSIGN_OR_RETURN(auto reader, BlockReader::Open(BlockPath(file)));
@@ -316,73 +291,21 @@ Status Engine::WriteMergedBlock(const std::vector<LiveBlock>& inputs, int64_t cu
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
 
   VIGIL_ASSIGN_OR_RETURN(auto writer, BlockWriter::Create(BlockPath(file)));
-  const size_t target = options_.block_chunk_points;
-  std::vector<int64_t> steps, times;
-  std::vector<double> values;
-  std::string encoded;
+  ChunkPacker packer(writer.get(), options_.block_chunk_points);
   for (uint64_t id : ids) {
     auto info = catalog_.Get(id);
     if (!info) continue;  // deleted
-    writer->BeginSeries(id, info->key);
-    SeriesStats stats;
-    steps.clear();
-    times.clear();
-    values.clear();
-    size_t begin = 0;  // pending points are [begin, size)
-    auto emit = [&](size_t n) -> Status {
-      std::span<const int64_t> s(steps.data() + begin, n), t(times.data() + begin, n);
-      std::span<const double> val(values.data() + begin, n);
-      ChunkMeta meta = ComputeChunkMeta(s, t, val);
-      encoded.clear();
-      codec::EncodeChunk(s, t, val, &encoded);
-      VIGIL_RETURN_IF_ERROR(writer->AddChunk(meta, encoded));
-      FoldChunk(meta, &stats);
-      begin += n;
-      return Status::OK();
-    };
+    packer.BeginSeries(id, info->key);
     bool lost = false;
     for (const LiveBlock& b : inputs) {
       const BlockSeries* s = b.reader->Find(id);
       if (!s) continue;
       for (const BlockChunk& c : s->chunks) {
-        if (c.meta.max_time < cutoff_ms) {
-          lost = true;
-          continue;
-        }
         VIGIL_ASSIGN_OR_RETURN(std::string_view bytes, b.reader->ChunkBytes(c));
-        const bool partial = c.meta.min_time < cutoff_ms;
-        if (!partial && begin == steps.size() && c.meta.count == target) {
-          VIGIL_RETURN_IF_ERROR(writer->AddChunk(c.meta, bytes));  // already full-size
-          FoldChunk(c.meta, &stats);
-          continue;
-        }
-        size_t from = steps.size();
-        VIGIL_RETURN_IF_ERROR(codec::DecodeChunk(bytes, &steps, &times, &values));
-        if (partial) {
-          size_t keep = from;
-          for (size_t i = from; i < steps.size(); ++i) {
-            if (times[i] < cutoff_ms) continue;
-            steps[keep] = steps[i];
-            times[keep] = times[i];
-            values[keep] = values[i];
-            ++keep;
-          }
-          lost = lost || keep < steps.size();
-          steps.resize(keep);
-          times.resize(keep);
-          values.resize(keep);
-        }
-        while (steps.size() - begin >= target) VIGIL_RETURN_IF_ERROR(emit(target));
-        if (begin == steps.size()) {
-          steps.clear();
-          times.clear();
-          values.clear();
-          begin = 0;
-        }
+        VIGIL_RETURN_IF_ERROR(packer.AddChunk(c.meta, bytes, cutoff_ms, &lost));
       }
     }
-    if (steps.size() > begin) VIGIL_RETURN_IF_ERROR(emit(steps.size() - begin));
-    writer->EndSeries(stats);
+    VIGIL_RETURN_IF_ERROR(packer.EndSeries());
     if (lost) trimmed->push_back(id);
   }
   const bool empty = writer->points() == 0;
@@ -469,7 +392,7 @@ void Engine::RebuildStats(const std::vector<uint64_t>& ids) {
       std::vector<ChunkView> chunks;
       if (!ScanSeries(id, ReadRange{}, &chunks).ok()) continue;
       SeriesStats stats;
-      for (const ChunkView& c : chunks) FoldChunk(c.meta, &stats);
+      for (const ChunkView& c : chunks) FoldChunkStats(c.meta, &stats);
       if (stats.count == 0) {
         catalog_.Remove(id);
       } else {
