@@ -53,9 +53,10 @@ void EncodeValues(ValueEncoding e, const ValueScan& scan, std::span<const double
 void AppendChunk(ValueEncoding e, std::span<const int64_t> steps, std::span<const int64_t> times,
                  const std::string& value_bytes, std::string* out) {
   std::string step_bytes, time_bytes;
-  // Steps and times: delta-of-delta (order 2); typical steps cost 1 bit.
-  EncodeDeltaStream(steps, 2, &step_bytes);
-  EncodeDeltaStream(times, 2, &time_bytes);
+  // Steps and times: delta-of-delta or linear, whichever is smaller; steps
+  // that advance by a constant cost a few bytes per chunk.
+  EncodeIntColumn(steps, &step_bytes);
+  EncodeIntColumn(times, &time_bytes);
   out->push_back(static_cast<char>((format::kChunkVersion << format::kVersionShift) |
                                    static_cast<uint8_t>(e)));
   PutVarint64(out, steps.size());
@@ -203,11 +204,11 @@ Status DecodeChunk(std::string_view chunk, std::vector<int64_t>* steps, std::vec
   Appender<int64_t> s(steps, n), t(times, n);
   Appender<double> v(values, n);
   if (steps) {
-    Status st = DecodeDeltaStream(h.steps, 2, n, s.data());
+    Status st = DecodeIntColumn(h.steps, n, s.data());
     if (!st.ok()) return st.WithContext("chunk: steps");
   }
   if (times) {
-    Status st = DecodeDeltaStream(h.times, 2, n, t.data());
+    Status st = DecodeIntColumn(h.times, n, t.data());
     if (!st.ok()) return st.WithContext("chunk: times");
   }
   if (values) {

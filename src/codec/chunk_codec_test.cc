@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "codec/chunk_format.h"
@@ -413,6 +414,35 @@ TEST(ChunkCodec, EncodeAppendsToOutput) {
   EncodeChunk(p.steps, p.times, p.values, &out);
   ASSERT_EQ("prefix", out.substr(0, 6));
   ExpectDecodesTo(out.substr(6), p);
+}
+
+}  // namespace
+}  // namespace vigil::codec
+
+namespace vigil::codec {
+namespace {
+
+// The worked example of docs/format/chunks.md, byte for byte: if this test
+// changes, the document must change with it.
+TEST(ChunkFormatDoc, WorkedExampleBytes) {
+  std::vector<int64_t> steps, times;
+  const int deltas[] = {250, 251, 248, 251, 252, 248, 251, 248, 251, 250};
+  int64_t t = 1'700'000'000'000;
+  for (int i = 0; i <= 10; ++i) {
+    steps.push_back(100 + i);
+    times.push_back(t);
+    if (i < 10) t += deltas[i];
+  }
+  std::vector<double> values = {0.81, 0.82, 0.82, 0.83, 0.85, 0.84, 0.86, 0.86, 0.87, 0.88, 0.88};
+  std::string chunk;
+  EncodeChunk(steps, times, values, &chunk);
+  std::string hex;
+  for (unsigned char c : chunk) hex += fmt::format("{:02x} ", c);
+  hex.pop_back();
+  EXPECT_EQ(
+      "12 0b 05 0d 01 02 c8 01 00 01 f4 03 fe 9f ab fe f9 62 02 58 "
+      "76 14 02 a2 01 03 04 a8 ed df 80",
+      hex);
 }
 
 }  // namespace

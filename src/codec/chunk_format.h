@@ -12,9 +12,10 @@
 //
 //   format:    bits 7..4 = kChunkVersion, bits 3..0 = ValueEncoding.
 //   count:     number of points, 1..kMaxChunkPoints.
-//   steps_len, times_len: byte lengths of the two integer streams, so that a
-//              reader can skip a column; the values stream is the rest of the
-//              chunk and must be consumed exactly.
+//   steps_len, times_len: byte lengths of the two integer columns, so that
+//              a reader can skip a column; the values stream is the rest of
+//              the chunk and must be consumed exactly.
+//   steps, times: integer columns (below): a kind byte, then a stream.
 //
 // Bit streams are written most significant bit first into consecutive bytes
 // (bit 7 of byte 0 is the first bit) and padded with zero bits to a byte.
@@ -79,6 +80,20 @@ inline constexpr int kGroupSize = 8;
 inline constexpr int kMaxSelectorBits = 3;
 inline constexpr int kMaxWidthTable = 1 << kMaxSelectorBits;
 inline constexpr int kMaxFieldWidth = 64;
+
+// An "integer column" (the steps and the times of a chunk):
+//
+//   1 byte kind (IntColumn)
+//   kDeltaOfDelta: a delta stream of order 2
+//   kLinear:       varint zigzag(stride), then a packed stream of
+//                  u[i] = v[i] - i * stride (modulo 2^64); v[i] = u[i] + i * stride
+//
+// The encoder writes the smaller. Measured on 250 ms +- 3 ms times, 1,024
+// points: 3.0 bits/point linear against 4.4 delta-of-delta.
+enum class IntColumn : uint8_t {
+  kDeltaOfDelta = 0,
+  kLinear = 1,
+};
 
 // A "packed stream" (frame of reference) of n int64 values:
 //

@@ -4,6 +4,7 @@
 #include <bit>
 #include <cassert>
 #include <limits>
+#include <vector>
 
 #include "codec/bit_reader.h"
 #include "codec/bit_writer.h"
@@ -384,6 +385,52 @@ Status DecodePackedStream(std::string_view in, size_t n, int64_t* out) {
     }
   }
   return CheckEnd(bits, n * static_cast<uint64_t>(width));
+}
+
+void EncodeIntColumn(std::span<const int64_t> values, std::string* out) {
+  const size_t n = values.size();
+  DeltaStreamPlan plan = PlanDeltaStream(values, 2);
+  if (n >= 2) {
+    // The stride from the end points: over a chunk of hundreds of points a
+    // bounded jitter moves it by less than one unit.
+    const uint64_t span = static_cast<uint64_t>(values[n - 1]) - static_cast<uint64_t>(values[0]);
+    const auto stride = static_cast<int64_t>(span) / static_cast<int64_t>(n - 1);
+    std::vector<int64_t> u(n);
+    for (size_t i = 0; i < n; ++i) {
+      u[i] = static_cast<int64_t>(static_cast<uint64_t>(values[i]) -
+                                  static_cast<uint64_t>(i) * static_cast<uint64_t>(stride));
+    }
+    const size_t linear = VarintLength(ZigZagEncode(stride)) + PackedStreamSize(u);
+    if (linear < plan.size()) {
+      out->push_back(static_cast<char>(format::IntColumn::kLinear));
+      PutVarint64(out, ZigZagEncode(stride));
+      EncodePackedStream(u, out);
+      return;
+    }
+  }
+  out->push_back(static_cast<char>(format::IntColumn::kDeltaOfDelta));
+  EncodeDeltaStream(values, 2, plan, out);
+}
+
+Status DecodeIntColumn(std::string_view in, size_t n, int64_t* out) {
+  if (in.empty()) return Corrupt("missing integer column kind");
+  const auto kind = static_cast<uint8_t>(in[0]);
+  in.remove_prefix(1);
+  if (kind == static_cast<uint8_t>(format::IntColumn::kDeltaOfDelta)) {
+    return DecodeDeltaStream(in, 2, n, out);
+  }
+  if (kind != static_cast<uint8_t>(format::IntColumn::kLinear)) {
+    return Corrupt("invalid integer column kind");
+  }
+  uint64_t z;
+  if (!GetVarint64(&in, &z)) return Corrupt("truncated stride");
+  const auto stride = static_cast<uint64_t>(ZigZagDecode(z));
+  VIGIL_RETURN_IF_ERROR(DecodePackedStream(in, n, out));
+  for (size_t i = 0; i < n; ++i) {
+    out[i] =
+        static_cast<int64_t>(static_cast<uint64_t>(out[i]) + static_cast<uint64_t>(i) * stride);
+  }
+  return Status::OK();
 }
 
 }  // namespace vigil::codec

@@ -51,6 +51,19 @@ inline void EncodeDeltaStream(std::span<const int64_t> values, int order, std::s
 // Decodes n values (n >= 1) from exactly the bytes of `in` into out[0..n).
 Status DecodeDeltaStream(std::string_view in, int order, size_t n, int64_t* out);
 
+// An integer column of a chunk (steps or times): one kind byte
+// (format::IntColumn), then
+//   kDeltaOfDelta: a delta stream of order 2;
+//   kLinear:       varint zigzag(stride), then the packed stream of
+//                  u[i] = v[i] - i * stride (modulo 2^64).
+// The encoder writes whichever is smaller (ties: delta-of-delta). Linear
+// wins for jittered clocks (t = t0 + i * interval + jitter): it stores the
+// jitter itself, about log2(range) bits, where delta-of-delta stores a
+// difference of differences of it, with a range four times as wide.
+void EncodeIntColumn(std::span<const int64_t> values, std::string* out);
+// Decodes n values (n >= 1) from exactly the bytes of `in`.
+Status DecodeIntColumn(std::string_view in, size_t n, int64_t* out);
+
 // Size in bytes of the packed stream of `values`.
 size_t PackedStreamSize(std::span<const int64_t> values);
 void EncodePackedStream(std::span<const int64_t> values, std::string* out);
