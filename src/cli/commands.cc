@@ -11,6 +11,10 @@ int Main(int argc, char** argv) {
   AddServeCommand(&app, &exit_code);
   AddRunsCommand(&app, &exit_code);
   AddExportCommand(&app, &exit_code);
+  AddReportCommand(&app, &exit_code);
+  AddAgentCommand(&app, &exit_code);
+  AddSyncCommand(&app, &exit_code);
+  AddDetectCommand(&app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -16,5 +16,9 @@ int Main(int argc, char** argv);
 void AddServeCommand(CLI::App* app, int* exit_code);
 void AddRunsCommand(CLI::App* app, int* exit_code);
 void AddExportCommand(CLI::App* app, int* exit_code);
+void AddReportCommand(CLI::App* app, int* exit_code);  // report_command.cc
+void AddAgentCommand(CLI::App* app, int* exit_code);   // agent_command.cc
+void AddSyncCommand(CLI::App* app, int* exit_code);    // sync_command.cc
+void AddDetectCommand(CLI::App* app, int* exit_code);  // detect_command.cc
 
 }  // namespace vigil::cli

@@ -19,6 +19,7 @@ namespace {
 struct ServeFlags {
   std::optional<std::string> data, listen, config, fsync, fsync_interval, retention, tokens;
   std::optional<std::string> heartbeat_timeout;
+  std::optional<std::string> rules;
   std::optional<int64_t> threads, max_body_bytes, max_series, max_points, flush_bytes;
 };
 
@@ -78,6 +79,7 @@ Status ApplyConfigFile(const std::string& path, ServeFlags* f) {
                                                "retention",
                                                "tokens",
                                                "heartbeat_timeout",
+                                               "rules",
                                                "threads",
                                                "max_body_bytes",
                                                "max_series_per_batch",
@@ -95,6 +97,7 @@ Status ApplyConfigFile(const std::string& path, ServeFlags* f) {
   VIGIL_RETURN_IF_ERROR(str("retention", &f->retention));
   VIGIL_RETURN_IF_ERROR(str("tokens", &f->tokens));
   VIGIL_RETURN_IF_ERROR(str("heartbeat_timeout", &f->heartbeat_timeout));
+  VIGIL_RETURN_IF_ERROR(str("rules", &f->rules));
   VIGIL_RETURN_IF_ERROR(num("threads", &f->threads));
   VIGIL_RETURN_IF_ERROR(num("max_body_bytes", &f->max_body_bytes));
   VIGIL_RETURN_IF_ERROR(num("max_series_per_batch", &f->max_series));
@@ -123,6 +126,7 @@ Result<server::ServerOptions> BuildOptions(ServeFlags f) {
     VIGIL_ASSIGN_OR_RETURN(o.heartbeat_timeout_ms, ParseDurationMillis(*f.heartbeat_timeout));
   }
   o.tokens_file = f.tokens.value_or("");
+  o.rules_file = f.rules.value_or("");
   auto positive = [](std::string_view name, int64_t v) -> Status {
     if (v < 1) return Status::InvalidArgument(fmt::format("--{} must be positive", name));
     return Status::OK();
@@ -182,6 +186,12 @@ int RunServe(const ServeFlags& flags) {
     if (sig == SIGHUP) {
       Status s = (*app)->ReloadTokens();
       fmt::print(stderr, "vigil serve: SIGHUP: {}\n", s.ok() ? "tokens reloaded" : s.message());
+      if (!o.rules_file.empty()) {
+        Status r = (*app)->ReloadRules();
+        fmt::print(stderr, "vigil serve: SIGHUP: {}\n",
+                   r.ok() ? "rules reloaded" : r.message() + " (the previous rules stay)");
+      }
+      std::fflush(stderr);
       continue;
     }
     fmt::print(stderr, "vigil serve: {}, shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -215,6 +225,8 @@ void AddServeCommand(CLI::App* app, int* exit_code) {
                   "Points per log batch (default 1000000)");
   cmd->add_option("--flush-bytes", flags->flush_bytes,
                   "Head size that triggers a flush to a block");
+  cmd->add_option("--rules", flags->rules,
+                  "TOML file of alert rules and webhooks (reloaded on SIGHUP)");
   cmd->add_option("--heartbeat-timeout", flags->heartbeat_timeout,
                   "Mark a silent running run crashed after this long (default 120s)");
   cmd->callback([flags, exit_code] { *exit_code = RunServe(*flags); });

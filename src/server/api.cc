@@ -37,6 +37,13 @@ class MeteredSink final : public Responder::Sink {
   int64_t start_ns_;
 };
 
+// The API and the metrics need a token when tokens are configured; liveness
+// and the dashboard's static files do not (the dashboard sends the token
+// with its API calls).
+bool NeedsToken(std::string_view pattern) {
+  return pattern.starts_with("/api/") || pattern == "/metrics";
+}
+
 }  // namespace
 
 void AddRoute(Router* router, ApiContext* ctx, std::string method, std::string pattern,
@@ -46,7 +53,16 @@ void AddRoute(Router* router, ApiContext* ctx, std::string method, std::string p
       [ctx, method, pattern, handler = std::move(handler)](HttpRequest& req, Responder responder) {
         auto sink = std::make_shared<MeteredSink>(std::move(responder), ctx->metrics, method,
                                                   pattern, MonotonicNanos());
-        handler(req, Responder(std::move(sink)));
+        Responder res(std::move(sink));
+        // Authenticate before the handler looks anything up, so that a
+        // client without a valid token learns nothing (not even whether a
+        // run exists: 401 either way). Handlers then check the project.
+        if (ctx->tokens != nullptr && NeedsToken(pattern)) {
+          auto header = req.Header("authorization");
+          auto principal = ctx->tokens->Authenticate(header ? *header : std::string_view());
+          if (!principal.ok()) return res.SendError(principal.status());
+        }
+        handler(req, std::move(res));
       });
 }
 
@@ -78,6 +94,11 @@ void RegisterApiRoutes(Router* router, ApiContext* ctx) {
   RegisterRunRoutes(router, ctx);
   RegisterLogRoutes(router, ctx);
   RegisterSeriesRoutes(router, ctx);
+  RegisterDiagnosisRoutes(router, ctx);
+  RegisterStreamRoutes(router, ctx);
+  RegisterAlertRoutes(router, ctx);
+  RegisterCommandRoutes(router, ctx);
+  RegisterStaticRoutes(router, ctx);
 }
 
 }  // namespace vigil::server

@@ -23,7 +23,13 @@
 #include "storage/engine.h"
 #include "storage/metadata/metadata_store.h"
 
+namespace vigil::alerting {
+class AlertingService;  // alerting/alerting_service.h
+}
+
 namespace vigil::server {
+
+class StreamHub;  // server/stream_hub.h
 
 struct ApiOptions {
   ingest::IngestLimits limits;
@@ -43,6 +49,10 @@ struct ApiContext {
   // Told of every stored batch (live stream, detectors); registered before
   // the HTTP server starts and never changed afterwards.
   std::vector<IngestListener*> ingest_listeners;
+  // The dashboard's live stream (also in ingest_listeners); null: none.
+  StreamHub* stream_hub = nullptr;
+  // Detection, alerts and the command queue; null: alerting is off.
+  alerting::AlertingService* alerting = nullptr;
 };
 
 void RegisterApiRoutes(Router* router, ApiContext* ctx);
@@ -64,6 +74,12 @@ void Reply(Responder res, Result<HttpResponse> result);
 void RegisterRunRoutes(Router* router, ApiContext* ctx);
 void RegisterLogRoutes(Router* router, ApiContext* ctx);
 void RegisterSeriesRoutes(Router* router, ApiContext* ctx);
+void RegisterDiagnosisRoutes(Router* router, ApiContext* ctx);  // handlers_diagnosis.cc
 void RegisterSystemRoutes(Router* router, ApiContext* ctx);
+void RegisterStreamRoutes(Router* router, ApiContext* ctx);  // handlers_stream.cc
+void RegisterStaticRoutes(Router* router, ApiContext* ctx);  // handlers_static.cc, the dashboard
+
+void RegisterAlertRoutes(Router* router, ApiContext* ctx);    // handlers_alerts.cc
+void RegisterCommandRoutes(Router* router, ApiContext* ctx);  // handlers_commands.cc
 
 }  // namespace vigil::server

@@ -1,6 +1,8 @@
 // Ingest endpoints: POST /api/v1/runs/{id}/log and /heartbeat.
 #include <fmt/format.h>
 
+#include "alerting/alerting_service.h"
+#include "alerting/command_json.h"
 #include "core/json_writer.h"
 #include "server/api.h"
 
@@ -8,10 +10,22 @@ namespace vigil::server {
 namespace {
 
 // Commands queued for the run, piggybacked on log and heartbeat answers so
-// that the SDK needs no second channel. The control issue fills the queue;
-// until then the list is always empty.
-void WriteCommands(JsonWriter* w) {
-  w->Key("commands").BeginArray().EndArray();
+// that the SDK needs no second channel. Each is marked delivered as it is
+// written here, so it goes out in one answer only. Runs without queued
+// commands (nearly every answer) cost one hash lookup: this also runs on
+// the storage engine's commit thread. A store failure leaves the commands
+// queued for the next answer.
+// A client that cannot act on commands (the resource agent logging into a
+// run) sends `?commands=none` so that it never takes the SDK's commands.
+void WriteCommands(ApiContext* ctx, const std::string& run, JsonWriter* w, bool wanted = true) {
+  w->Key("commands").BeginArray();
+  if (wanted && ctx->alerting != nullptr) {
+    auto commands = ctx->alerting->TakeCommands(run);
+    if (commands.ok()) {
+      for (const auto& c : *commands) alerting::WriteDeliveredCommandJson(w, c);
+    }
+  }
+  w->EndArray();
 }
 
 // POST /api/v1/runs/{id}/log
@@ -33,10 +47,11 @@ void Log(ApiContext* ctx, HttpRequest& req, Responder res) {
     return res.SendError(batch.status());
   }
   ctx->runs->Touch(id, now);
+  const bool wants_commands = req.Query("commands") != std::optional<std::string_view>("none");
   if (batch->series.empty()) {
     JsonWriter w;
     w.BeginObject().Field("accepted", 0).Field("duplicates", 0);
-    WriteCommands(&w);
+    WriteCommands(ctx, id, &w, wants_commands);
     w.EndObject();
     return res.Send(HttpResponse::Json(200, w.Take()));
   }
@@ -47,7 +62,7 @@ void Log(ApiContext* ctx, HttpRequest& req, Responder res) {
   // they get a copy (only made when someone listens).
   std::shared_ptr<const WriteBatch> copy;
   if (!ctx->ingest_listeners.empty()) copy = std::make_shared<const WriteBatch>(*batch);
-  ctx->engine->Append(std::move(*batch), [shared, metrics, ctx, copy,
+  ctx->engine->Append(std::move(*batch), [shared, metrics, ctx, copy, wants_commands,
                                           brief = *run](Result<storage::AppendResult> r) {
     if (!r.ok()) {
       metrics->ingest_rejected.fetch_add(1, std::memory_order_relaxed);
@@ -64,7 +79,7 @@ void Log(ApiContext* ctx, HttpRequest& req, Responder res) {
     }
     JsonWriter w;
     w.BeginObject().Field("accepted", r->accepted).Field("duplicates", r->duplicates);
-    WriteCommands(&w);
+    WriteCommands(ctx, brief.id, &w, wants_commands);
     w.EndObject();
     shared->Send(HttpResponse::Json(200, w.Take()));
   });
@@ -77,9 +92,10 @@ void Heartbeat(ApiContext* ctx, HttpRequest& req, Responder res) {
     VIGIL_ASSIGN_OR_RETURN(RunBrief run, ctx->runs->Get(id));
     VIGIL_RETURN_IF_ERROR(Authorize(*ctx, req, run.project, auth::Access::kWrite));
     ctx->runs->Touch(id, ctx->clock->NowMillis());
+    if (ctx->alerting != nullptr) ctx->alerting->OnActivity(run.id, run.project);
     JsonWriter w;
     w.BeginObject().Field("state", run.state);
-    WriteCommands(&w);
+    WriteCommands(ctx, id, &w);
     w.EndObject();
     return HttpResponse::Json(200, w.Take());
   }());

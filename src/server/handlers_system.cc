@@ -1,5 +1,10 @@
 // Operational endpoints: liveness, Prometheus exposition, and storage
 // administration (flush, compaction, stats).
+#include <iterator>
+
+#include <fmt/format.h>
+
+#include "alerting/alerting_service.h"
 #include "core/json_writer.h"
 #include "server/api.h"
 #include "server/prometheus_exposition.h"
@@ -43,6 +48,16 @@ void RegisterSystemRoutes(Router* router, ApiContext* ctx) {
       VIGIL_RETURN_IF_ERROR(Authorize(*ctx, req, "", auth::Access::kRead));
       std::string body;
       VIGIL_RETURN_IF_ERROR(RenderPrometheus(*ctx->engine, ctx->metadata, *ctx->metrics, &body));
+      if (ctx->alerting != nullptr) {
+        fmt::format_to(std::back_inserter(body),
+                       "# HELP vigil_alerts_firing Alerts firing now.\n"
+                       "# TYPE vigil_alerts_firing gauge\nvigil_alerts_firing {}\n"
+                       "# HELP vigil_alert_points_dropped_total Points the detectors skipped "
+                       "because their queue was full.\n"
+                       "# TYPE vigil_alert_points_dropped_total counter\n"
+                       "vigil_alert_points_dropped_total {}\n",
+                       ctx->alerting->firing(), ctx->alerting->points_dropped());
+      }
       return HttpResponse::Text(200, std::move(body), "text/plain; version=0.0.4; charset=utf-8");
     }());
   });

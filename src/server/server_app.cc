@@ -29,6 +29,21 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Start(ServerOptions options) {
   ctx.tokens = app->tokens_.get();
   ctx.clock = o.engine.clock;
   ctx.options = o.api;
+  app->stream_hub_ = std::make_unique<StreamHub>();
+  ctx.stream_hub = app->stream_hub_.get();
+  ctx.ingest_listeners.push_back(app->stream_hub_.get());
+  {
+    app->webhook_poster_ = std::make_unique<WebhookPoster>();
+    alerting::AlertingOptions ao;
+    ao.store_path = o.data_dir + "/alerts.sqlite";
+    ao.rules_file = o.rules_file;
+    VIGIL_ASSIGN_OR_RETURN(app->alerting_,
+                           alerting::AlertingService::Open(ao, app->metadata_.get(),
+                                                           app->webhook_poster_.get(), ctx.clock));
+    app->alerting_listener_ = std::make_unique<AlertingListener>(app->alerting_.get());
+    ctx.alerting = app->alerting_.get();
+    ctx.ingest_listeners.push_back(app->alerting_listener_.get());
+  }
   RegisterApiRoutes(&app->router_, &ctx);
   app->http_ = std::make_unique<HttpServer>(
       o.http, [router = &app->router_](HttpRequest& req, Responder res) {
@@ -45,6 +60,7 @@ ServerApp::~ServerApp() {
 
 void ServerApp::Stop() {
   std::call_once(stop_once_, [this] {
+    if (stream_hub_) stream_hub_->CloseAll();  // else Stop() waits out open streams
     if (http_) http_->Stop();
     {
       std::lock_guard lock(mu_);
@@ -54,7 +70,13 @@ void ServerApp::Stop() {
     if (maintenance_.joinable()) maintenance_.join();
     if (runs_) (void)runs_->FlushHeartbeats();
     if (engine_) engine_->Close();
+    if (alerting_) alerting_->Stop();  // after the engine: no more batches arrive
   });
+}
+
+Status ServerApp::ReloadRules() {
+  if (!alerting_) return Status::FailedPrecondition("alerting is not running");
+  return alerting_->ReloadRules();
 }
 
 Status ServerApp::ReloadTokens() {

@@ -15,8 +15,11 @@
 #include <thread>
 
 #include "core/result.h"
+#include "server/alerting_listener.h"
 #include "server/api.h"
 #include "server/http_server.h"
+#include "server/stream_hub.h"
+#include "server/webhook_poster.h"
 
 namespace vigil::server {
 
@@ -30,6 +33,8 @@ struct ServerOptions {
   bool metadata_full_sync = false;
   // A running run with no log or heartbeat for this long is marked crashed.
   int64_t heartbeat_timeout_ms = 120'000;
+  // Alert rules (TOML, alerting/rules.h); empty: the built-in pack only.
+  std::string rules_file;
 };
 
 class ServerApp {
@@ -45,6 +50,9 @@ class ServerApp {
   void Stop();
   // Re-reads the tokens file (SIGHUP); on error the old tokens stay.
   Status ReloadTokens();
+  // Re-reads the rules file (SIGHUP, POST /api/v1/admin/rules/reload); on
+  // error the rules in force stay and the error is returned.
+  Status ReloadRules();
 
   storage::Engine* engine() { return engine_.get(); }
 
@@ -58,6 +66,11 @@ class ServerApp {
   std::unique_ptr<RunRegistry> runs_;
   ServerMetrics metrics_;
   std::unique_ptr<auth::TokenStore> tokens_;
+  std::unique_ptr<StreamHub> stream_hub_;  // the dashboard's live stream
+  // Detection, alerts, webhooks and the command queue.
+  std::unique_ptr<WebhookPoster> webhook_poster_;
+  std::unique_ptr<alerting::AlertingService> alerting_;
+  std::unique_ptr<AlertingListener> alerting_listener_;
   ApiContext ctx_;
   Router router_;
   std::unique_ptr<HttpServer> http_;

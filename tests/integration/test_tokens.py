@@ -43,6 +43,10 @@ def test_requests_need_a_valid_token(secured):
     assert status_of(lambda: anon.request("GET", "/api/v1/runs"))[0] == 401
     assert status_of(lambda: bogus.request("GET", "/api/v1/runs"))[0] == 401
     assert anon.last_headers.get("WWW-Authenticate", "").startswith("Bearer")
+    # Without a valid token nothing is looked up: an unknown run is 401 too,
+    # so run ids cannot be probed.
+    assert status_of(lambda: anon.request("GET", "/api/v1/runs/nosuchrun"))[0] == 401
+    assert status_of(lambda: bogus.log("nosuchrun", {"rows": []}))[0] == 401
     # Liveness stays open so that load balancers can probe it.
     assert anon.request("GET", "/healthz") is not None
 

@@ -28,8 +28,9 @@ def vigil_binary():
 class Server:
     """A `vigil serve` process on 127.0.0.1 with a free port."""
 
-    def __init__(self, data_dir, *extra_args, env=None):
+    def __init__(self, data_dir, *extra_args, env=None, listen="127.0.0.1:0"):
         self.data_dir = data_dir
+        self.listen = listen  # a fixed "127.0.0.1:PORT" lets a restart keep its address
         self.extra_args = list(extra_args)
         self.env = env
         self.proc = None
@@ -38,7 +39,7 @@ class Server:
                                      os.path.basename(data_dir.rstrip("/")) + ".log")
 
     def start(self, timeout=20):
-        args = [vigil_binary(), "serve", "--data", self.data_dir, "--listen", "127.0.0.1:0"]
+        args = [vigil_binary(), "serve", "--data", self.data_dir, "--listen", self.listen]
         args += self.extra_args
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.PIPE, env=self.env)

@@ -1,6 +1,7 @@
 // SqliteConn: one SQLite connection, a cache of its prepared statements, and
-// the one mapping of SQLite result codes to Status. Internal to the metadata
-// store (src/storage/metadata); nothing outside this folder includes it.
+// the one mapping of SQLite result codes to Status. Used by the metadata
+// store (src/storage/metadata) and the alert store (src/alerting), which
+// share its error mapping and statement cache.
 //
 // Statements are prepared once per SQL text and reused: Prepare() checks one
 // out of the cache, and the Stmt handle resets it and clears its bindings
