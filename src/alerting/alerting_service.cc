@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include <fmt/format.h>
@@ -289,6 +290,36 @@ void AlertingService::RebuildWatches(SeriesState* s) {
   s->rules_gen = gen;
 }
 
+void AlertingService::WarmFromStoredTail(SeriesState* s, int64_t before_step) {
+  int64_t want = 0;
+  for (const Watch& w : s->watches) want = std::max(want, w.detector->ReplayPointsHint());
+  if (want <= 0 || before_step == std::numeric_limits<int64_t>::min()) return;
+  auto info = options_.engine->FindSeries(SeriesKey{s->run, s->metric, s->labels});
+  if (!info || info->stats.count == 0 || info->stats.first_step >= before_step) return;
+  // Read a step window expected to hold `want` points (from the series'
+  // mean step spacing, with margin); the whole past when it is short.
+  storage::ReadRange range;
+  range.to = before_step - 1;
+  const double span = static_cast<double>(info->stats.last_step - info->stats.first_step);
+  const double spacing = span / static_cast<double>(std::max<uint64_t>(1, info->stats.count - 1));
+  const double window = 4.0 * static_cast<double>(want) * std::max(1.0, spacing);
+  if (static_cast<double>(before_step - info->stats.first_step) > window) {
+    range.from = before_step - static_cast<int64_t>(window);
+  }
+  SeriesColumns tail;
+  if (!options_.engine->ReadSeries(info->id, range, &tail).ok()) return;
+  const size_t n = tail.steps.size();
+  const size_t first = n > static_cast<size_t>(want) ? n - static_cast<size_t>(want) : 0;
+  for (size_t i = first; i < n; ++i) {
+    Point p{tail.steps[i], tail.times[i], tail.values[i]};
+    if (s->seen && p.step <= s->last_step) continue;
+    s->seen = true;
+    s->last_step = p.step;
+    for (Watch& w : s->watches) (void)w.detector->Observe(p);  // learning only
+  }
+  warmed_series_.fetch_add(1, std::memory_order_relaxed);
+}
+
 void AlertingService::ProcessPoints(Job& job) {
   SeriesKey key{job.run, job.metric, job.labels};
   std::string canonical = key.Canonical();
@@ -308,7 +339,11 @@ void AlertingService::ProcessPoints(Job& job) {
     std::lock_guard lock(rules_mu_);
     gen = rules_gen_;
   }
+  const bool fresh = s->rules_gen == 0 && !s->seen;
   if (s->rules_gen != gen) RebuildWatches(s);
+  if (fresh && options_.engine != nullptr && !job.steps.empty()) {
+    WarmFromStoredTail(s, *std::min_element(job.steps.begin(), job.steps.end()));
+  }
   // Points in step order; a batch is usually sorted already.
   std::vector<size_t> order(job.values.size());
   std::iota(order.begin(), order.end(), 0);

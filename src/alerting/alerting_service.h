@@ -31,6 +31,7 @@
 // marks them delivered and appends their events, two small SQLite writes.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -50,6 +51,7 @@
 #include "alerting/notifier.h"
 #include "alerting/rules.h"
 #include "core/clock.h"
+#include "storage/engine.h"
 #include "storage/metadata/metadata_store.h"
 
 namespace vigil::alerting {
@@ -62,6 +64,12 @@ struct AlertingOptions {
   size_t max_pending_points = 4'000'000;
   int64_t tick_interval_ms = 2'000;
   NotifierOptions notifier;
+  // When set, a series seen for the first time since the service started
+  // (a server restart, typically) warms its detectors on its stored tail —
+  // the last ReplayPointsHint() points before the new batch — with their
+  // findings suppressed, so that detection resumes where it stood instead
+  // of learning the series' noise level again. Must outlive the service.
+  const storage::Engine* engine = nullptr;
 };
 
 class AlertingService {
@@ -116,6 +124,8 @@ class AlertingService {
   // Runs a tick now on the worker (tests; time comes from the clock).
   void TickNow();
   uint64_t points_dropped() const;
+  // Series whose detectors were warmed on their stored tail.
+  uint64_t warmed_series() const { return warmed_series_.load(std::memory_order_relaxed); }
 
  private:
   struct Job;
@@ -131,6 +141,9 @@ class AlertingService {
   void Tick(int64_t now_ms);
   void Activity(const std::string& run, const std::string& project, int64_t now_ms);
   void RebuildWatches(SeriesState* s);
+  // Feeds the stored points of s before `before_step` to its watches,
+  // discarding findings (see AlertingOptions::engine).
+  void WarmFromStoredTail(SeriesState* s, int64_t before_step);
   void HandleFinding(SeriesState* s, Watch* w, const analysis::Finding& f);
   void Fire(SeriesState* s, Watch* w, const analysis::Finding& f);
   void Resolve(int64_t alert_id, int64_t step, int64_t time_ms, std::string_view why);
@@ -164,6 +177,7 @@ class AlertingService {
   bool busy_ = false;            // GUARDED_BY(mu_): the worker holds a job
   bool stopping_ = false;        // GUARDED_BY(mu_)
   uint64_t points_dropped_ = 0;  // GUARDED_BY(mu_)
+  std::atomic<uint64_t> warmed_series_{0};
   std::atomic<int64_t> firing_{0};
   std::thread worker_;
 

@@ -37,6 +37,7 @@ Result<std::unique_ptr<ServerApp>> ServerApp::Start(ServerOptions options) {
     alerting::AlertingOptions ao;
     ao.store_path = o.data_dir + "/alerts.sqlite";
     ao.rules_file = o.rules_file;
+    ao.engine = app->engine_.get();
     VIGIL_ASSIGN_OR_RETURN(app->alerting_,
                            alerting::AlertingService::Open(ao, app->metadata_.get(),
                                                            app->webhook_poster_.get(), ctx.clock));

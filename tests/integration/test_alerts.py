@@ -17,6 +17,13 @@ import pytest
 from vigil_server import ApiError, Server, columnar_body, vigil_binary
 
 
+def free_port():
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 class Receiver:
     """An HTTP server on 127.0.0.1 that records each POST and answers the
     scripted statuses in order (then 200)."""
@@ -303,3 +310,40 @@ def test_bad_rules_file_at_start_is_a_clear_error(tmp_path):
     assert proc.returncode != 0
     err = proc.stderr.decode()
     assert f"{rules} line 1" in err, err
+
+
+def test_detectors_resume_after_a_restart_from_the_stored_tail(tmp_path):
+    """A spike right after a restart is caught: the spike detector needs a
+    warm-up of its own points, which it takes from the stored series instead
+    of learning the noise level again from new points."""
+    import random
+    rng = random.Random(3)
+    s = Server(str(tmp_path / "data"), listen=f"127.0.0.1:{free_port()}").start()
+    c = s.client()
+    run = c.create_run(project="restart")["id"]
+    values = [2.0 * (1 + 0.01 * rng.gauss(0, 1)) for _ in range(200)]
+    log(c, run, "train/loss", list(range(200)), values)
+    s.stop()
+    s.start()
+    c = s.client()
+    # Same noise, then a 3x spike two steps after the restart.
+    log(c, run, "train/loss", [200, 201, 202], [values[-1], values[-2], 6.0])
+    alerts = wait_for(lambda: [a for a in c.request("GET", "/api/v1/alerts", query={"run": run})["alerts"]
+                               if a["kind"] == "spike"], what="a spike alert after the restart")
+    assert alerts[0]["step"] == 202
+    s.stop()
+
+
+def test_a_client_that_asks_for_no_commands_leaves_them_queued(alerting_server):
+    """The resource agent logs into the SDK's run with ?commands=none: it
+    must never take the SDK's commands."""
+    s, _ = alerting_server
+    c = s.client()
+    run = c.create_run(project="agentcmd")["id"]
+    c.request("POST", f"/api/v1/runs/{run}/commands", {"type": "pause"})
+    body = columnar_body([{"metric": "sys/cpu/utilization", "labels": {}, "steps": [1],
+                           "times": [int(time.time() * 1000)], "values": [12.5]}])
+    r = c.request("POST", f"/api/v1/runs/{run}/log?commands=none", body)
+    assert r["accepted"] == 1 and r["commands"] == []
+    r = log(c, run, "train/loss", [1], [0.5])
+    assert [cmd["type"] for cmd in r["commands"]] == ["pause"]
