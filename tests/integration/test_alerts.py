@@ -319,19 +319,21 @@ def test_detectors_resume_after_a_restart_from_the_stored_tail(tmp_path):
     import random
     rng = random.Random(3)
     s = Server(str(tmp_path / "data"), listen=f"127.0.0.1:{free_port()}").start()
-    c = s.client()
-    run = c.create_run(project="restart")["id"]
-    values = [2.0 * (1 + 0.01 * rng.gauss(0, 1)) for _ in range(200)]
-    log(c, run, "train/loss", list(range(200)), values)
-    s.stop()
-    s.start()
-    c = s.client()
-    # Same noise, then a 3x spike two steps after the restart.
-    log(c, run, "train/loss", [200, 201, 202], [values[-1], values[-2], 6.0])
-    alerts = wait_for(lambda: [a for a in c.request("GET", "/api/v1/alerts", query={"run": run})["alerts"]
-                               if a["kind"] == "spike"], what="a spike alert after the restart")
-    assert alerts[0]["step"] == 202
-    s.stop()
+    try:
+        c = s.client()
+        run = c.create_run(project="restart")["id"]
+        values = [2.0 * (1 + 0.01 * rng.gauss(0, 1)) for _ in range(200)]
+        log(c, run, "train/loss", list(range(200)), values)
+        s.stop()
+        s.start()
+        c = s.client()
+        # Same noise, then a 3x spike two steps after the restart.
+        log(c, run, "train/loss", [200, 201, 202], [values[-1], values[-2], 6.0])
+        alerts = wait_for(lambda: [a for a in c.request("GET", "/api/v1/alerts", query={"run": run})["alerts"]
+                                   if a["kind"] == "spike"], what="a spike alert after the restart")
+        assert alerts[0]["step"] == 202
+    finally:
+        s.kill()
 
 
 def test_a_client_that_asks_for_no_commands_leaves_them_queued(alerting_server):
