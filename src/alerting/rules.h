@@ -2,7 +2,8 @@
 // are, where they are sent and what they do to the run. A RuleSet is the
 // built-in pack (analysis::DetectorsForMetric's defaults, one rule per
 // detector, named "builtin/<detector>") plus the user's rules file
-// (`vigil serve --rules FILE`, TOML; docs/alerting.md has the reference):
+// (`vigil serve --rules FILE`, TOML; docs/operations.md "Alert rules and
+// webhooks" and docs/detectors.md have the reference):
 //
 //   [builtin]                      # optional; the pack is on by default
 //   enabled = true

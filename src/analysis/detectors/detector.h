@@ -16,9 +16,10 @@
 //   - alerting/ (server side) builds detectors with MakeDetector from the
 //     specs DetectorsForMetric (or a user's rule) returns, calls Observe for
 //     every stored point, Tick periodically for time-based conditions
-//     (absence), and SaveState/RestoreState across server restarts. An
-//     alternative to checkpointing is to replay the series' stored tail
-//     (the last ReplayPointsHint() points) into a fresh detector.
+//     (absence). Across server restarts it replays the series' stored tail
+//     (the last ReplayPointsHint() points) into fresh detectors; the
+//     SaveState/RestoreState checkpoints serve tools that keep detectors
+//     outside a server (and are the alternative should replay get costly).
 //   - cli/detect_command.cc (`vigil detect`) and bench/detectors use the
 //     same code offline.
 //
