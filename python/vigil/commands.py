@@ -45,6 +45,10 @@ class CommandState:
 
     # -- sender thread ---------------------------------------------------------
     def receive(self, raw: list) -> None:
+        # Three passes, so that a caller who sees a flag change finds every
+        # command of this answer queued and its callbacks due: queue all,
+        # then wake the caller's slow path, and only then change the flags.
+        new = []
         for c in raw:
             if not isinstance(c, dict) or not isinstance(c.get("id"), (str, int)):
                 continue
@@ -52,21 +56,22 @@ class CommandState:
             if cmd.id in self._seen:
                 continue
             self._seen.add(cmd.id)
-            # Queued before the flags change: whoever sees should_stop finds
-            # the stop command in pending() too.
             self._pending.append(cmd)
             if self._callbacks:
                 self._undispatched.append(cmd)
+            new.append(cmd)
+        if new and self._callbacks:
+            self._wake_caller()
+        for cmd in new:
             if cmd.type == "stop":
                 self.should_stop = True
             elif cmd.type == "pause":
                 self.should_pause = True
             elif cmd.type == "resume":
                 self.should_pause = False
+        for cmd in new:
             self._ack(cmd.id, "acknowledged", "")
             notice(f"command {cmd.type} {cmd.args or ''} received ({cmd.id})".replace("  ", " "))
-            if self._callbacks:
-                self._wake_caller()
 
     # -- caller thread ---------------------------------------------------------
     def on_command(self, callback: Callable[[Command], Any]) -> None:
