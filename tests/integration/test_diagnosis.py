@@ -329,7 +329,6 @@ def chromium_dom(path):
     return out.stdout
 
 
-@pytest.mark.skipif(not os.path.exists("/usr/bin/chromium"), reason="chromium is not installed")
 def test_report_renders_in_chromium(client, server, tmp_path):
     run = make_run(client, step_s=0.21,
                    phases={"data": 0.12, "forward": 0.03, "backward": 0.05, "optimizer": 0.01},

@@ -119,8 +119,7 @@ def test_server_down_at_exit_spills_and_a_later_run_delivers(tmp_path, capfd):
 
 def test_server_down_at_exit_then_vigil_sync(tmp_path, capfd):
     binary = sync_binary()
-    if binary is None:
-        pytest.skip("no vigil binary with a `sync` subcommand yet (src/cli/sync_command.cc)")
+    assert binary is not None, "the vigil binary has no `sync` subcommand"
     run, port = _finish_with_server_down(tmp_path, capfd)
     srv = PinnedServer(str(tmp_path / "data"), port, str(tmp_path)).start()
     for _ in range(2):
