@@ -45,9 +45,10 @@ class CommandState:
 
     # -- sender thread ---------------------------------------------------------
     def receive(self, raw: list) -> None:
-        # Three passes, so that a caller who sees a flag change finds every
-        # command of this answer queued and its callbacks due: queue all,
-        # then wake the caller's slow path, and only then change the flags.
+        # In passes, so that a caller who sees a flag change finds every
+        # command of this answer queued, acknowledged and its callbacks due:
+        # queue all, acknowledge all, wake the caller's slow path, and only
+        # then change the flags.
         new = []
         for c in raw:
             if not isinstance(c, dict) or not isinstance(c.get("id"), (str, int)):
@@ -57,9 +58,12 @@ class CommandState:
                 continue
             self._seen.add(cmd.id)
             self._pending.append(cmd)
-            if self._callbacks:
-                self._undispatched.append(cmd)
             new.append(cmd)
+        # Acknowledged before any callback can run (and ack "done").
+        for cmd in new:
+            self._ack(cmd.id, "acknowledged", "")
+        if self._callbacks:
+            self._undispatched.extend(new)
         if new and self._callbacks:
             self._wake_caller()
         for cmd in new:
@@ -70,7 +74,6 @@ class CommandState:
             elif cmd.type == "resume":
                 self.should_pause = False
         for cmd in new:
-            self._ack(cmd.id, "acknowledged", "")
             notice(f"command {cmd.type} {cmd.args or ''} received ({cmd.id})".replace("  ", " "))
 
     # -- caller thread ---------------------------------------------------------
