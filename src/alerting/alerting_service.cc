@@ -1,6 +1,7 @@
 #include "alerting/alerting_service.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -39,6 +40,13 @@ struct AlertingService::SeriesState {
   bool seen = false;
   int64_t last_step = 0;  // the highest step seen (valid when seen)
   std::vector<Watch> watches;
+};
+
+struct AlertingService::JobState {
+  std::string project;
+  analysis::JobMonitor monitor;
+  // Open alerts by "<kind>|<subject>".
+  std::unordered_map<std::string, int64_t> alerts;
 };
 
 struct AlertingService::RunState {
@@ -145,6 +153,62 @@ void AlertingService::OnActivity(std::string_view run, std::string_view project)
   job.project = std::string(project);
   job.now_ms = clock_->NowMillis();
   Enqueue(std::move(job), 0);
+}
+
+void AlertingService::OnRankJoined(std::string_view run, std::string_view project, int64_t rank,
+                                   int64_t world_size, std::string_view node) {
+  Job job;
+  job.kind = Job::kTask;
+  job.task = [this, run = std::string(run), project = std::string(project), rank, world_size,
+              node = std::string(node), now = clock_->NowMillis()] {
+    std::lock_guard lock(jobs_mu_);
+    JobState* j = JobStateFor(run, project);
+    if (world_size > 0) j->monitor.set_world_size(world_size);
+    j->monitor.OnJoin(rank, node, now);
+  };
+  Enqueue(std::move(job), 0);
+}
+
+void AlertingService::OnRankBeat(std::string_view run, std::string_view project, int64_t rank,
+                                 analysis::RankBeat beat) {
+  Job job;
+  job.kind = Job::kTask;
+  job.task = [this, run = std::string(run), project = std::string(project), rank,
+              beat = std::move(beat), now = clock_->NowMillis()] {
+    std::lock_guard lock(jobs_mu_);
+    JobStateFor(run, project)->monitor.OnHeartbeat(rank, beat, now);
+  };
+  Enqueue(std::move(job), 0);
+}
+
+void AlertingService::OnRankFinished(std::string_view run, int64_t rank) {
+  Job job;
+  job.kind = Job::kTask;
+  job.task = [this, run = std::string(run), rank, now = clock_->NowMillis()] {
+    std::lock_guard lock(jobs_mu_);
+    auto it = job_states_.find(run);
+    if (it != job_states_.end()) it->second->monitor.OnRankFinished(rank, now);
+  };
+  Enqueue(std::move(job), 0);
+}
+
+void AlertingService::OnRunEnded(std::string_view run) {
+  Job job;
+  job.kind = Job::kTask;
+  job.task = [this, run = std::string(run)] {
+    std::lock_guard lock(jobs_mu_);
+    auto it = job_states_.find(run);
+    if (it != job_states_.end()) it->second->monitor.OnJobEnded();
+  };
+  Enqueue(std::move(job), 0);
+}
+
+std::optional<analysis::JobSnapshot> AlertingService::RanksSnapshot(const std::string& run) {
+  auto rules = this->rules();
+  std::lock_guard lock(jobs_mu_);
+  auto it = job_states_.find(run);
+  if (it == job_states_.end()) return std::nullopt;
+  return it->second->monitor.Snapshot(clock_->NowMillis(), rules->builtin.distributed);
 }
 
 bool AlertingService::WaitIdle(std::chrono::milliseconds timeout) {
@@ -320,7 +384,56 @@ void AlertingService::WarmFromStoredTail(SeriesState* s, int64_t before_step) {
   warmed_series_.fetch_add(1, std::memory_order_relaxed);
 }
 
+AlertingService::JobState* AlertingService::JobStateFor(const std::string& run,
+                                                        std::string_view project) {
+  auto& slot = job_states_[run];
+  if (!slot) slot = std::make_unique<JobState>();
+  if (slot->project.empty()) slot->project = std::string(project);
+  return slot.get();
+}
+
+void AlertingService::FeedRankPoints(const Job& job) {
+  std::string_view rank_text, node;
+  for (const Label& l : job.labels) {
+    if (l.name == "rank") rank_text = l.value;
+    if (l.name == "node") node = l.value;
+  }
+  if (rank_text.empty()) {
+    // A node's system metrics (the agent's sys/* with a node label) give
+    // the straggler alerts their hints; only for runs known to have ranks.
+    if (node.empty() || job.metric.rfind("sys/", 0) != 0) return;
+    std::lock_guard lock(jobs_mu_);
+    auto it = job_states_.find(job.run);
+    if (it != job_states_.end())
+      it->second->monitor.OnNodePoints(node, job.metric, job.labels, job.values);
+    return;
+  }
+  int64_t rank = -1;
+  auto [p, ec] = std::from_chars(rank_text.data(), rank_text.data() + rank_text.size(), rank);
+  if (ec != std::errc() || p != rank_text.data() + rank_text.size() || rank < 0) return;
+  std::span<const int64_t> steps = job.steps;
+  std::span<const double> values = job.values;
+  std::vector<int64_t> sorted_steps;
+  std::vector<double> sorted_values;
+  if (!std::is_sorted(steps.begin(), steps.end())) {
+    std::vector<size_t> order(steps.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return steps[a] < steps[b]; });
+    for (size_t i : order) {
+      sorted_steps.push_back(steps[i]);
+      sorted_values.push_back(values[i]);
+    }
+    steps = sorted_steps;
+    values = sorted_values;
+  }
+  std::lock_guard lock(jobs_mu_);
+  JobStateFor(job.run, job.project)
+      ->monitor.OnRankPoints(rank, node, job.metric, steps, values, job.now_ms);
+}
+
 void AlertingService::ProcessPoints(Job& job) {
+  FeedRankPoints(job);
   SeriesKey key{job.run, job.metric, job.labels};
   std::string canonical = key.Canonical();
   auto& slot = series_[canonical];
@@ -517,8 +630,73 @@ void AlertingService::Notify(const AlertRecord& alert, std::string_view event,
   }
 }
 
+void AlertingService::TickJobs(int64_t now_ms, const RuleSet& rules) {
+  std::lock_guard lock(jobs_mu_);
+  for (auto& [run, job] : job_states_) {
+    for (const analysis::JobFinding& f : job->monitor.Evaluate(now_ms, rules.builtin.distributed)) {
+      HandleJobFinding(run, job.get(), f, now_ms, rules);
+    }
+  }
+}
+
+void AlertingService::HandleJobFinding(const std::string& run, JobState* job,
+                                       const analysis::JobFinding& f, int64_t now_ms,
+                                       const RuleSet& rules) {
+  const std::string kind(analysis::FindingKindName(f.kind));
+  const std::string key = kind + "|" + f.subject;
+  if (f.transition == Transition::kResolved) {
+    auto it = job->alerts.find(key);
+    if (it != job->alerts.end()) {
+      Resolve(it->second, f.step, now_ms, f.message);
+      job->alerts.erase(it);
+    }
+    return;
+  }
+  const bool on = rules.builtin.enabled &&
+                  std::find(rules.builtin.disable.begin(), rules.builtin.disable.end(), kind) ==
+                      rules.builtin.disable.end();
+  if (!on || job->alerts.count(key) != 0) return;
+  // Only a running run raises alerts; an ended one is told so.
+  if (metadata_ != nullptr) {
+    auto r = metadata_->GetRun(run);
+    if (!r.ok() || r->state != "running") {
+      job->monitor.OnJobEnded();
+      return;
+    }
+  }
+  SeriesState s;
+  s.run = run;
+  s.project = job->project;
+  Labels labels;
+  if (f.kind == analysis::FindingKind::kRankDivergence) {
+    s.metric = f.subject.substr(0, f.subject.find('{'));
+  }
+  if (f.ranks.size() == 1 && f.kind != analysis::FindingKind::kRankHang) {
+    labels.push_back({"rank", fmt::format("{}", f.ranks.front())});
+  } else if (f.subject.rfind("node=", 0) == 0) {
+    labels.push_back({"node", f.subject.substr(5)});
+  }
+  s.labels_json = LabelsJson(labels);
+  s.display = f.subject;
+  Watch w;
+  w.spec.rule = "builtin/" + kind;
+  w.spec.detector = kind;
+  w.spec.webhooks = rules.builtin.webhooks;
+  Finding finding;
+  finding.kind = f.kind;
+  finding.severity = f.severity;
+  finding.step = f.step;
+  finding.time_ms = now_ms;
+  finding.value = f.value;
+  finding.score = 1;
+  finding.message = f.message;
+  Fire(&s, &w, finding);
+  if (w.alert_id != 0) job->alerts[key] = w.alert_id;
+}
+
 void AlertingService::Tick(int64_t now_ms) {
   auto rules = this->rules();
+  TickJobs(now_ms, *rules);
   for (auto& [key, s] : series_) {
     for (Watch& w : s->watches) {
       std::optional<Finding> f = w.detector->Tick(now_ms);

@@ -92,6 +92,20 @@ class AlertingService {
   // A sign of life without points (a heartbeat).
   void OnActivity(std::string_view run, std::string_view project);
 
+  // --- distributed runs (analysis::JobMonitor per run; copy and queue) ---
+  // Points of series labelled rank="<r>" reach the run's JobMonitor through
+  // OnPoints; these add what only the run routes know.
+  void OnRankJoined(std::string_view run, std::string_view project, int64_t rank,
+                    int64_t world_size, std::string_view node);
+  void OnRankBeat(std::string_view run, std::string_view project, int64_t rank,
+                  analysis::RankBeat beat);
+  void OnRankFinished(std::string_view run, int64_t rank);
+  // The run is no longer running: its open cross-rank alerts resolve.
+  void OnRunEnded(std::string_view run);
+  // The ranks of a run as GET /api/v1/runs/{id}/ranks shows them; nullopt
+  // when nothing of the run's ranks is known (since the server started).
+  std::optional<analysis::JobSnapshot> RanksSnapshot(const std::string& run);
+
   // --- rules ---
   // Re-reads the rules file; on error the rules in force stay and the error
   // is returned. FailedPrecondition when no rules file was configured.
@@ -132,6 +146,7 @@ class AlertingService {
   struct Watch;
   struct SeriesState;
   struct RunState;
+  struct JobState;
 
   AlertingService(AlertingOptions options, storage::MetadataStore* metadata, const Clock* clock);
   void Enqueue(Job job, size_t points);
@@ -139,6 +154,15 @@ class AlertingService {
   void Process(Job& job);
   void ProcessPoints(Job& job);
   void Tick(int64_t now_ms);
+  void TickJobs(int64_t now_ms, const RuleSet& rules);
+  // Opens or resolves the alert of one cross-rank finding.
+  void HandleJobFinding(const std::string& run, JobState* job, const analysis::JobFinding& f,
+                        int64_t now_ms, const RuleSet& rules);
+  // The run's JobState, created on first use. REQUIRES: jobs_mu_ held.
+  JobState* JobStateFor(const std::string& run, std::string_view project);
+  // Hands a points job of a rank-labelled (or node sys/*) series to the
+  // run's JobMonitor.
+  void FeedRankPoints(const Job& job);
   void Activity(const std::string& run, const std::string& project, int64_t now_ms);
   void RebuildWatches(SeriesState* s);
   // Feeds the stored points of s before `before_step` to its watches,
@@ -180,6 +204,10 @@ class AlertingService {
   std::atomic<uint64_t> warmed_series_{0};
   std::atomic<int64_t> firing_{0};
   std::thread worker_;
+
+  // Distributed runs: written by the worker, read by RanksSnapshot.
+  std::mutex jobs_mu_;
+  std::unordered_map<std::string, std::unique_ptr<JobState>> job_states_;  // GUARDED_BY(jobs_mu_)
 
   // Worker-thread state (touched only by the worker).
   std::unordered_map<std::string, std::unique_ptr<SeriesState>> series_;

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <random>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "testing/testing.h"
@@ -328,6 +329,70 @@ TEST_F(AlertingServiceTest, FinishedRunDoesNotStall) {
   service_->TickNow();
   ASSERT_TRUE(service_->WaitIdle(std::chrono::seconds(5)));
   EXPECT_TRUE(Alerts().empty());
+}
+
+// A four-rank job: rank 2 stops in its data phase, the others wait in
+// comm. One rank_hang alert names rank 2; the snapshot shows the ranks.
+TEST_F(AlertingServiceTest, RankHangNamesTheStoppedRankOnce) {
+  for (int64_t r = 0; r < 4; ++r) service_->OnRankJoined("r1", "p", r, 4, fmt::format("n{}", r));
+  for (int64_t step = 0; step < 50; ++step) {
+    for (int64_t r = 0; r < 4; ++r) {
+      std::vector<int64_t> steps{step}, times{clock_.NowMillis()};
+      std::vector<double> values{0.05};
+      service_->OnPoints("r1", "p", "time/forward",
+                         {{"node", fmt::format("n{}", r)}, {"rank", fmt::format("{}", r)}}, steps,
+                         times, values);
+    }
+    clock_.Advance(50);
+  }
+  auto beat = [&](int64_t r, int64_t phase_ms) {
+    analysis::RankBeat b;
+    b.step = 49;
+    b.phase = r == 2 ? "data" : "comm";
+    b.phase_ms = phase_ms;
+    service_->OnRankBeat("r1", "p", r, b);
+    service_->OnActivity("r1", "p");  // as the heartbeat route does
+  };
+  for (int64_t r = 0; r < 4; ++r) beat(r, 10);
+  ASSERT_TRUE(service_->WaitIdle(std::chrono::seconds(10)));
+  service_->TickNow();
+  ASSERT_TRUE(service_->WaitIdle(std::chrono::seconds(10)));
+  EXPECT_TRUE(Alerts().empty());
+  clock_.Advance(61'000);
+  for (int64_t r = 0; r < 4; ++r) beat(r, 61'010);
+  service_->TickNow();
+  service_->TickNow();
+  ASSERT_TRUE(service_->WaitIdle(std::chrono::seconds(10)));
+  auto firing = Alerts("firing");
+  ASSERT_EQ(firing.size(), 1u);
+  EXPECT_EQ(firing[0].rule, "builtin/rank_hang");
+  EXPECT_EQ(firing[0].severity, "critical");
+  EXPECT_NE(firing[0].message.find("the first to stop was rank 2 at step 49 in phase data on "
+                                   "node n2"),
+            std::string::npos)
+      << firing[0].message;
+  auto snap = service_->RanksSnapshot("r1");
+  ASSERT_TRUE(snap.has_value());
+  EXPECT_EQ(snap->known, 4);
+  ASSERT_TRUE(snap->hang.has_value());
+  EXPECT_EQ(snap->hang->ranks, std::vector<int64_t>{2});
+  EXPECT_FALSE(service_->RanksSnapshot("other").has_value());
+  // The run ends: the hang resolves.
+  service_->OnRunEnded("r1");
+  service_->TickNow();
+  ASSERT_TRUE(service_->WaitIdle(std::chrono::seconds(10)));
+  EXPECT_TRUE(Alerts("firing").empty());
+}
+
+TEST_F(AlertingServiceTest, DisabledRankHangRaisesNothing) {
+  WriteRules("[builtin]\ndisable = [\"rank_hang\", \"rank_lost\"]\n");
+  Open(dir_.Join("rules.toml"));
+  for (int64_t r = 0; r < 2; ++r) service_->OnRankJoined("r1", "p", r, 2, "n");
+  ASSERT_TRUE(service_->WaitIdle(std::chrono::seconds(10)));
+  clock_.Advance(3'600'000);
+  service_->TickNow();
+  ASSERT_TRUE(service_->WaitIdle(std::chrono::seconds(10)));
+  for (const auto& a : Alerts()) EXPECT_EQ(a.rule, "builtin/stall");
 }
 
 }  // namespace

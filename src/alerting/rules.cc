@@ -121,7 +121,9 @@ Status ParseBuiltin(const toml::table& t, std::string_view src, BuiltinOptions* 
     if (const toml::node* n = t.get(key)) {
       VIGIL_ASSIGN_OR_RETURN(*dst, StringArray(*n, where + "." + key));
       for (const std::string& d : *dst) {
-        if (d != "stall" && std::find(names.begin(), names.end(), d) == names.end()) {
+        const bool run_level = analysis::ParseFindingKind(d).has_value() &&
+                               analysis::IsRunLevelKind(*analysis::ParseFindingKind(d));
+        if (!run_level && std::find(names.begin(), names.end(), d) == names.end()) {
           return Err(where, fmt::format("{}: unknown detector \"{}\"", key, d));
         }
       }
@@ -144,6 +146,52 @@ Status ParseBuiltin(const toml::table& t, std::string_view src, BuiltinOptions* 
     if (!ms.ok()) return ms.status().WithContext(where + ".stall_min_silence");
     b->stall.min_silence_ms = *ms;
   }
+  return Status::OK();
+}
+
+// [distributed]: the bounds of the cross-rank judgements
+// (analysis::DistributedParams; docs/distributed.md).
+Status ParseDistributed(const toml::table& t, std::string_view src,
+                        analysis::DistributedParams* d) {
+  std::string where = fmt::format("{}: [distributed]", src);
+  VIGIL_RETURN_IF_ERROR(CheckKeys(t,
+                                  {"hang_after", "hang_factor", "straggler_margin",
+                                   "straggler_window", "straggler_for_steps", "divergence_z"},
+                                  where));
+  if (const toml::node* n = t.get("hang_after")) {
+    VIGIL_ASSIGN_OR_RETURN(std::string s, String(*n, where + ".hang_after"));
+    auto ms = ParseDurationMillis(s);
+    if (!ms.ok()) return ms.status().WithContext(where + ".hang_after");
+    if (*ms < 1000) return Err(where, "hang_after must be at least 1s");
+    d->hang_after_ms = *ms;
+  }
+  auto number = [&](const char* key, double min, double max, double* dst) -> Status {
+    if (const toml::node* n = t.get(key)) {
+      auto v = n->value<double>();
+      if (!v || !(*v >= min && *v <= max)) {
+        return Err(where, fmt::format("{} must be a number in [{}, {}]", key, min, max));
+      }
+      *dst = *v;
+    }
+    return Status::OK();
+  };
+  auto integer = [&](const char* key, int64_t min, int64_t max, int64_t* dst) -> Status {
+    if (const toml::node* n = t.get(key)) {
+      auto v = n->value_exact<int64_t>();
+      if (!v || *v < min || *v > max) {
+        return Err(where, fmt::format("{} must be an integer in [{}, {}]", key, min, max));
+      }
+      *dst = *v;
+    }
+    return Status::OK();
+  };
+  VIGIL_RETURN_IF_ERROR(number("hang_factor", 1, 1e6, &d->hang_factor));
+  VIGIL_RETURN_IF_ERROR(number("straggler_margin", 0.01, 100, &d->straggler_margin));
+  VIGIL_RETURN_IF_ERROR(number("divergence_z", 2, 1e6, &d->divergence_z));
+  VIGIL_RETURN_IF_ERROR(integer("straggler_window", 5,
+                                static_cast<int64_t>(analysis::JobMonitor::kStepSlots) - 6,
+                                &d->straggler_window));
+  VIGIL_RETURN_IF_ERROR(integer("straggler_for_steps", 1, 1'000'000'000, &d->straggler_for_steps));
   return Status::OK();
 }
 
@@ -334,7 +382,12 @@ Result<RuleSet> ParseRules(std::string_view text, std::string_view source) {
   }
   RuleSet set;
   set.source = std::string(source);
-  VIGIL_RETURN_IF_ERROR(CheckKeys(root, {"builtin", "webhook", "rule"}, source));
+  VIGIL_RETURN_IF_ERROR(CheckKeys(root, {"builtin", "distributed", "webhook", "rule"}, source));
+  if (const toml::node* d = root.get("distributed")) {
+    const toml::table* dt = d->as_table();
+    if (dt == nullptr) return Err(source, "[distributed] must be a table");
+    VIGIL_RETURN_IF_ERROR(ParseDistributed(*dt, source, &set.builtin.distributed));
+  }
   if (const toml::node* b = root.get("builtin")) {
     const toml::table* bt = b->as_table();
     if (bt == nullptr) return Err(source, "[builtin] must be a table");

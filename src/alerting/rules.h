@@ -15,6 +15,14 @@
 //   stall_factor = 10.0
 //   stall_min_silence = "60s"
 //
+//   [distributed]                  # distributed runs (docs/distributed.md)
+//   hang_after = "60s"             # rank_hang / rank_lost threshold floor
+//   hang_factor = 20.0             # ... or this × the median step time
+//   straggler_margin = 0.2         # compute time above the median rank's
+//   straggler_window = 50          # steps combined per judgement
+//   straggler_for_steps = 100      # slow this long before the alert
+//   divergence_z = 10.0            # robust z of a loss across ranks
+//
 //   [[webhook]]
 //   name = "ops"
 //   url = "http://127.0.0.1:9000/hook"
@@ -47,6 +55,7 @@
 #include <vector>
 
 #include "analysis/detectors/detector.h"
+#include "analysis/distributed/job_monitor.h"
 #include "core/result.h"
 #include "core/types.h"
 
@@ -100,6 +109,9 @@ struct BuiltinOptions {
   std::string rollback_args_json = R"({"steps_back":0,"skip_batches":20})";
   std::optional<std::vector<std::string>> webhooks;
   analysis::StallParams stall;
+  // The cross-rank judgements; each can be turned off by name in
+  // `disable` (rank_hang, rank_lost, straggler, rank_divergence).
+  analysis::DistributedParams distributed;
 };
 
 struct RuleSet {

@@ -229,5 +229,40 @@ TEST(Rules, LoadFile) {
   EXPECT_EQ(LoadRulesFile(dir.Join("missing.toml")).status().code(), StatusCode::kNotFound);
 }
 
+TEST(Rules, DistributedSectionSetsTheBounds) {
+  auto r = ParseRules(
+      "[distributed]\nhang_after = \"5s\"\nhang_factor = 8\nstraggler_margin = 0.3\n"
+      "straggler_window = 20\nstraggler_for_steps = 40\ndivergence_z = 12\n",
+      "r.toml");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const analysis::DistributedParams& d = r->builtin.distributed;
+  EXPECT_EQ(d.hang_after_ms, 5000);
+  EXPECT_DOUBLE_EQ(d.hang_factor, 8);
+  EXPECT_DOUBLE_EQ(d.straggler_margin, 0.3);
+  EXPECT_EQ(d.straggler_window, 20);
+  EXPECT_EQ(d.straggler_for_steps, 40);
+  EXPECT_DOUBLE_EQ(d.divergence_z, 12);
+}
+
+TEST(Rules, DistributedSectionRejectsBadValues) {
+  for (const char* text :
+       {"[distributed]\nhang_after = \"0.5s\"\n", "[distributed]\nhang_after = 5\n",
+        "[distributed]\nstraggler_window = 2\n", "[distributed]\nstraggler_margin = -1\n",
+        "[distributed]\nbogus = 1\n", "distributed = 3\n"}) {
+    auto r = ParseRules(text, "r.toml");
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(r.status().message().find("distributed"), std::string::npos) << r.status().ToString();
+  }
+}
+
+TEST(Rules, RunLevelKindsCanBeDisabledButNotWatched) {
+  auto r = ParseRules("[builtin]\ndisable = [\"straggler\", \"rank_divergence\"]\n", "r.toml");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto bad =
+      ParseRules("[[rule]]\nname = \"x\"\nmetric = \"*\"\ndetector = \"rank_hang\"\n", "r.toml");
+  EXPECT_FALSE(bad.ok());
+}
+
 }  // namespace
 }  // namespace vigil::alerting

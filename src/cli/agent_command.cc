@@ -65,7 +65,26 @@ struct AgentFlags {
   std::string spool_dir;
   int64_t buffer_bytes = 64ll << 20;
   std::string duration;  // stop after this long (tests, benchmarks)
+  // NAME=VALUE labels added to every series (e.g. node=<host> for the
+  // ranks of a distributed run, docs/distributed.md).
+  std::vector<std::string> labels;
 };
+
+// Parses --label NAME=VALUE flags; InvalidArgument naming the bad one.
+Result<collect::Labels> ParseLabelFlags(const std::vector<std::string>& flags) {
+  collect::Labels out;
+  for (const std::string& f : flags) {
+    const size_t eq = f.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return Status::InvalidArgument(fmt::format("--label \"{}\": expected NAME=VALUE", f));
+    }
+    std::string name = f.substr(0, eq), value = f.substr(eq + 1);
+    if (Status s = ValidateLabelName(name); !s.ok()) return s.WithContext("--label " + f);
+    if (Status s = ValidateLabelValue(value); !s.ok()) return s.WithContext("--label " + f);
+    out.emplace_back(std::move(name), std::move(value));
+  }
+  return out;
+}
 
 void Log(const std::string& line) {
   fmt::print(stderr, "vigil agent: {}\n", line);
@@ -442,6 +461,11 @@ int RunAgent(const AgentFlags& f) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  auto extra_labels = ParseLabelFlags(f.labels);
+  if (!extra_labels.ok()) {
+    Log(extra_labels.status().message());
+    return 2;
+  }
   const std::string host = Hostname();
   collect::HostCollector host_collector;
   std::optional<collect::ProcessTreeCollector> tree;
@@ -550,6 +574,9 @@ int RunAgent(const AgentFlags& f) {
       pids = &tree->pids();
     }
     if (gpus) gpus->Collect(t0, pids, &samples);
+    for (collect::Sample& sample : samples.samples) {
+      sample.labels.insert(sample.labels.end(), extra_labels->begin(), extra_labels->end());
+    }
     for (const auto& n : samples.notices) Log(n);
     stats.rounds++;
     stats.last_collect_ns = MonotonicNanos() - t0;
@@ -616,6 +643,8 @@ void AddAgentCommand(CLI::App* app, int* exit_code) {
                   "Samples kept in memory while the server is away before spilling "
                   "(default 64 MiB)");
   cmd->add_option("--duration", flags->duration, "Stop after this long (e.g. 20s)");
+  cmd->add_option("--label", flags->labels,
+                  "NAME=VALUE added to every series (repeatable; e.g. node=gpu-07)");
   cmd->callback([flags, exit_code] { *exit_code = RunAgent(*flags); });
 }
 

@@ -1,5 +1,7 @@
 #include "server/api.h"
 
+#include <charconv>
+
 #include <fmt/format.h>
 
 namespace vigil::server {
@@ -98,7 +100,23 @@ void RegisterApiRoutes(Router* router, ApiContext* ctx) {
   RegisterStreamRoutes(router, ctx);
   RegisterAlertRoutes(router, ctx);
   RegisterCommandRoutes(router, ctx);
+  RegisterRankRoutes(router, ctx);
   RegisterStaticRoutes(router, ctx);
+}
+
+Result<int64_t> IntQueryParam(const HttpRequest& req, std::string_view name, int64_t def,
+                              int64_t min, int64_t max) {
+  auto v = req.Query(name);
+  if (!v) return def;
+  int64_t out;
+  auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
+  if (ec != std::errc() || p != v->data() + v->size()) {
+    return Status::InvalidArgument(fmt::format("{}: \"{}\" is not an integer", name, *v));
+  }
+  if (out < min || out > max) {
+    return Status::InvalidArgument(fmt::format("{}: must be between {} and {}", name, min, max));
+  }
+  return out;
 }
 
 }  // namespace vigil::server

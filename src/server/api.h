@@ -6,6 +6,8 @@
 // HTTP server's I/O threads concurrently.
 #pragma once
 
+#include <limits>
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -67,6 +69,12 @@ void AddRoute(Router* router, ApiContext* ctx, std::string method, std::string p
 Status Authorize(const ApiContext& ctx, const HttpRequest& req, std::string_view project,
                  auth::Access access);
 
+// The integer query parameter `name`: `def` when absent; InvalidArgument
+// naming the parameter when it is not an integer or outside [min, max].
+Result<int64_t> IntQueryParam(const HttpRequest& req, std::string_view name, int64_t def,
+                              int64_t min = std::numeric_limits<int64_t>::min(),
+                              int64_t max = std::numeric_limits<int64_t>::max());
+
 // Sends the response, or the error's JSON form.
 void Reply(Responder res, Result<HttpResponse> result);
 
@@ -81,5 +89,6 @@ void RegisterStaticRoutes(Router* router, ApiContext* ctx);  // handlers_static.
 
 void RegisterAlertRoutes(Router* router, ApiContext* ctx);    // handlers_alerts.cc
 void RegisterCommandRoutes(Router* router, ApiContext* ctx);  // handlers_commands.cc
+void RegisterRankRoutes(Router* router, ApiContext* ctx);     // handlers_ranks.cc
 
 }  // namespace vigil::server

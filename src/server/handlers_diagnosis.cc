@@ -34,6 +34,13 @@ bool Relevant(std::string_view metric) {
   return metric == "epoch";
 }
 
+bool RankZeroOrUnranked(const Labels& labels) {
+  for (const Label& l : labels) {
+    if (l.name == "rank") return l.value == "0";
+  }
+  return true;
+}
+
 Result<std::optional<double>> DoubleParam(const HttpRequest& req, std::string_view name) {
   auto v = req.Query(name);
   if (!v) return std::optional<double>();
@@ -113,6 +120,10 @@ Status ReadRunSeries(ApiContext* ctx, const std::string& run, const std::string&
                      analysis::RunSeries* out) {
   for (const storage::SeriesInfo& info : ctx->engine->ListSeries(run)) {
     if (!Relevant(info.key.metric) || info.stats.count == 0) continue;
+    // A distributed run is diagnosed from rank 0 (the run-level view; the
+    // ranks routes compare ranks): reading every rank's series of a
+    // 1,024-rank job would cost seconds and say nothing more here.
+    if (!RankZeroOrUnranked(info.key.labels)) continue;
     storage::ReadRange range;
     size_t max_points = 0;
     const storage::SeriesStats& st = info.stats;

@@ -5,6 +5,7 @@
 #include "alerting/command_json.h"
 #include "core/json_writer.h"
 #include "server/api.h"
+#include "server/json_body.h"
 
 namespace vigil::server {
 namespace {
@@ -85,17 +86,62 @@ void Log(ApiContext* ctx, HttpRequest& req, Responder res) {
   });
 }
 
+// A heartbeat's optional body: where a rank of a distributed run is
+// (docs/api.md "Heartbeat"). nullopt rank: the body was empty or had none.
+struct BeatBody {
+  std::optional<int64_t> rank;
+  analysis::RankBeat beat;
+};
+
+Result<BeatBody> ParseBeatBody(std::string_view body, const RunBrief& run) {
+  BeatBody out;
+  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) return out;
+  VIGIL_ASSIGN_OR_RETURN(auto doc, JsonDocument::Parse(body));
+  VIGIL_ASSIGN_OR_RETURN(simdjson::dom::object obj, AsObject(doc->root(), "body"));
+  VIGIL_RETURN_IF_ERROR(CheckKeys(obj, {"rank", "step", "phase", "phase_ms", "node"}, ""));
+  VIGIL_ASSIGN_OR_RETURN(out.rank, OptionalInt(obj, "rank"));
+  if (out.rank && (*out.rank < 0 || (run.world_size > 0 && *out.rank >= run.world_size))) {
+    return Status::InvalidArgument(
+        fmt::format("rank: {} is not in [0, {})", *out.rank, run.world_size));
+  }
+  VIGIL_ASSIGN_OR_RETURN(out.beat.step, OptionalInt(obj, "step"));
+  if (out.beat.step && *out.beat.step < 0) {
+    return Status::InvalidArgument("step: must be >= 0");
+  }
+  VIGIL_ASSIGN_OR_RETURN(out.beat.phase, OptionalString(obj, "phase"));
+  if (out.beat.phase && out.beat.phase->size() > 64) {
+    return Status::InvalidArgument("phase: longer than 64 bytes");
+  }
+  VIGIL_ASSIGN_OR_RETURN(out.beat.phase_ms, OptionalInt(obj, "phase_ms"));
+  if (out.beat.phase_ms && *out.beat.phase_ms < 0) {
+    return Status::InvalidArgument("phase_ms: must be >= 0");
+  }
+  VIGIL_ASSIGN_OR_RETURN(out.beat.node, OptionalString(obj, "node"));
+  if (out.beat.node && out.beat.node->size() > 256) {
+    return Status::InvalidArgument("node: longer than 256 bytes");
+  }
+  if (!out.rank && (out.beat.step || out.beat.phase || out.beat.phase_ms || out.beat.node)) {
+    return Status::InvalidArgument("rank: required with step, phase, phase_ms or node");
+  }
+  return out;
+}
+
 // POST /api/v1/runs/{id}/heartbeat
 void Heartbeat(ApiContext* ctx, HttpRequest& req, Responder res) {
   Reply(std::move(res), [&]() -> Result<HttpResponse> {
     std::string id(req.PathParam("id"));
     VIGIL_ASSIGN_OR_RETURN(RunBrief run, ctx->runs->Get(id));
     VIGIL_RETURN_IF_ERROR(Authorize(*ctx, req, run.project, auth::Access::kWrite));
+    VIGIL_ASSIGN_OR_RETURN(BeatBody body, ParseBeatBody(req.body, run));
     ctx->runs->Touch(id, ctx->clock->NowMillis());
-    if (ctx->alerting != nullptr) ctx->alerting->OnActivity(run.id, run.project);
+    if (ctx->alerting != nullptr) {
+      ctx->alerting->OnActivity(run.id, run.project);
+      if (body.rank) ctx->alerting->OnRankBeat(run.id, run.project, *body.rank, body.beat);
+    }
+    const bool wants_commands = req.Query("commands") != std::optional<std::string_view>("none");
     JsonWriter w;
     w.BeginObject().Field("state", run.state);
-    WriteCommands(ctx, id, &w);
+    WriteCommands(ctx, id, &w, wants_commands);
     w.EndObject();
     return HttpResponse::Json(200, w.Take());
   }());

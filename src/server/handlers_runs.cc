@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "alerting/alerting_service.h"
 #include "core/json_writer.h"
 #include "core/names.h"
 #include "server/api.h"
@@ -83,10 +84,12 @@ void AppendStateEvent(ApiContext* ctx, const std::string& run, int64_t now, std:
   (void)ctx->metadata->AppendEvent(ev);
 }
 
-HttpResponse RunResponse(int status, const RunRecord& run, std::optional<bool> resumed = {}) {
+HttpResponse RunResponse(int status, const RunRecord& run, std::optional<bool> resumed = {},
+                         bool joined = false) {
   JsonWriter w;
   BeginRunObject(&w, run);
   if (resumed) w.FieldBool("resumed_now", *resumed);
+  if (joined) w.FieldBool("joined", true);
   w.EndObject();
   return HttpResponse::Json(status, w.Take());
 }
@@ -98,7 +101,7 @@ void CreateRun(ApiContext* ctx, HttpRequest& req, Responder res) {
     VIGIL_ASSIGN_OR_RETURN(dom::object obj, AsObject(doc->root(), "body"));
     VIGIL_RETURN_IF_ERROR(CheckKeys(obj,
                                     {"project", "name", "id", "config", "tags", "group", "notes",
-                                     "rank", "world_size", "host", "resume"},
+                                     "rank", "world_size", "host", "resume", "node", "local_rank"},
                                     ""));
     VIGIL_ASSIGN_OR_RETURN(auto project, OptionalString(obj, "project"));
     if (!project) return Status::InvalidArgument("project: required");
@@ -122,6 +125,12 @@ void CreateRun(ApiContext* ctx, HttpRequest& req, Responder res) {
     if (rank && (*rank < 0 || (world_size && *world_size > 0 && *rank >= *world_size))) {
       return Status::InvalidArgument("rank: must be >= 0 and less than world_size");
     }
+    VIGIL_ASSIGN_OR_RETURN(auto node, OptionalString(obj, "node"));
+    if (node) VIGIL_RETURN_IF_ERROR(CheckLength("node", *node, kMaxNameBytes));
+    VIGIL_ASSIGN_OR_RETURN(auto local_rank, OptionalInt(obj, "local_rank"));
+    if (local_rank && (*local_rank < 0 || *local_rank > 1'000'000)) {
+      return Status::InvalidArgument("local_rank: must be between 0 and 1000000");
+    }
     VIGIL_ASSIGN_OR_RETURN(auto resume, OptionalString(obj, "resume"));
     if (resume && *resume != "allow" && *resume != "must" && *resume != "never") {
       return Status::InvalidArgument(
@@ -130,87 +139,135 @@ void CreateRun(ApiContext* ctx, HttpRequest& req, Responder res) {
     VIGIL_RETURN_IF_ERROR(Authorize(*ctx, req, *project, auth::Access::kWrite));
     const int64_t now = ctx->clock->NowMillis();
 
-    if (id) {
-      auto existing = ctx->metadata->GetRun(*id);
-      if (existing.ok()) {
-        if (resume && *resume == "never") {
-          return Status::AlreadyExists(fmt::format("run {} already exists", *id));
-        }
-        if (existing->project != *project) {
-          return Status::FailedPrecondition(fmt::format("run {} belongs to project {}, not {}", *id,
-                                                        existing->project, *project));
-        }
-        // Resume: running again, config merged, tags added, host replaced.
-        RunPatch patch;
-        patch.state = "running";
-        patch.finished_ms = 0;
-        patch.message = "";
-        patch.heartbeat_ms = now;
-        patch.increment_resumed = true;
-        if (config) {
-          VIGIL_ASSIGN_OR_RETURN(auto cdoc, JsonDocument::Parse(*config, "config"));
-          VIGIL_ASSIGN_OR_RETURN(dom::object cobj, AsObject(cdoc->root(), "config"));
-          VIGIL_ASSIGN_OR_RETURN(patch.config_json, MergeJsonObjects(existing->config_json, cobj));
-        }
-        if (tags) {
-          std::vector<std::string> merged = existing->tags;
-          for (const auto& t : *tags) {
-            if (std::find(merged.begin(), merged.end(), t) == merged.end()) merged.push_back(t);
-          }
-          patch.tags = std::move(merged);
-        }
-        if (host) patch.host_json = *host;
-        if (world_size) patch.world_size = *world_size;
-        VIGIL_ASSIGN_OR_RETURN(RunRecord updated, ctx->metadata->UpdateRun(*id, patch, now));
-        ctx->runs->Invalidate(*id);
-        ctx->runs->Touch(*id, now);
-        AppendStateEvent(ctx, *id, now, "running", existing->state,
-                         fmt::format("resumed (from {})", existing->state));
-        return RunResponse(200, updated, true);
+    // A rank of a distributed job (rank given, world_size > 1 here or on the
+    // stored run) attaches to the run the other ranks use.
+    auto joined = [&](int64_t ws) {
+      if (rank && ctx->alerting != nullptr) {
+        ctx->alerting->OnRankJoined(*id, *project, *rank, ws, node.value_or(""));
       }
-      if (!existing.status().IsNotFound()) return existing.status();
-      if (resume && *resume == "must") {
-        return Status::NotFound(fmt::format("run {} does not exist, and resume is \"must\"", *id));
-      }
-    }
-
-    RunRecord r;
-    r.project = *project;
-    r.state = "running";
-    r.group = group.value_or("");
-    r.tags = tags.value_or(std::vector<std::string>{});
-    r.notes = notes.value_or("");
-    r.config_json = config.value_or("{}");
-    r.host_json = host.value_or("{}");
-    r.world_size = world_size.value_or(0);
-    r.created_ms = r.updated_ms = r.heartbeat_ms = now;
+    };
     for (int attempt = 0;; ++attempt) {
-      r.id = id ? *id : NewRunId();
-      r.name = name.value_or(r.id);
-      Status s = ctx->metadata->CreateRun(r);
-      if (s.ok()) break;
-      // A concurrent create of the same explicit id lost the race: resume
-      // semantics would need the other's config; report the conflict.
-      if (s.code() != StatusCode::kAlreadyExists || id || attempt >= 5) return s;
-    }
-    AppendStateEvent(ctx, r.id, now, "running", "", "created");
-    return RunResponse(201, r, false);
-  }());
-}
+      if (id) {
+        auto existing = ctx->metadata->GetRun(*id);
+        if (existing.ok()) {
+          if (resume && *resume == "never") {
+            return Status::AlreadyExists(fmt::format("run {} already exists", *id));
+          }
+          if (existing->project != *project) {
+            return Status::FailedPrecondition(fmt::format("run {} belongs to project {}, not {}",
+                                                          *id, existing->project, *project));
+          }
+          const int64_t ws = world_size.value_or(existing->world_size);
+          if (rank && ws > 1 && existing->state == "running") {
+            // Join: the run stays as it is but for config keys and tags this
+            // rank adds; no resume, no state event.
+            RunPatch patch;
+            bool change = false;
+            if (config) {
+              VIGIL_ASSIGN_OR_RETURN(auto cdoc, JsonDocument::Parse(*config, "config"));
+              VIGIL_ASSIGN_OR_RETURN(dom::object cobj, AsObject(cdoc->root(), "config"));
+              VIGIL_ASSIGN_OR_RETURN(std::string merged,
+                                     MergeJsonObjects(existing->config_json, cobj));
+              if (merged != existing->config_json) {
+                patch.config_json = std::move(merged);
+                change = true;
+              }
+            }
+            if (tags) {
+              std::vector<std::string> merged = existing->tags;
+              for (const auto& t : *tags) {
+                if (std::find(merged.begin(), merged.end(), t) == merged.end()) merged.push_back(t);
+              }
+              if (merged.size() != existing->tags.size()) {
+                patch.tags = std::move(merged);
+                change = true;
+              }
+            }
+            if (world_size && *world_size != existing->world_size) {
+              patch.world_size = *world_size;
+              change = true;
+            }
+            RunRecord out = *existing;
+            if (change) {
+              VIGIL_ASSIGN_OR_RETURN(out, ctx->metadata->UpdateRun(*id, patch, now));
+              ctx->runs->Invalidate(*id);
+            }
+            ctx->runs->Touch(*id, now);
+            joined(ws);
+            return RunResponse(200, out, false, true);
+          }
+          // Resume: running again, config merged, tags added, host replaced.
+          RunPatch patch;
+          patch.state = "running";
+          patch.finished_ms = 0;
+          patch.message = "";
+          patch.heartbeat_ms = now;
+          patch.increment_resumed = true;
+          if (config) {
+            VIGIL_ASSIGN_OR_RETURN(auto cdoc, JsonDocument::Parse(*config, "config"));
+            VIGIL_ASSIGN_OR_RETURN(dom::object cobj, AsObject(cdoc->root(), "config"));
+            VIGIL_ASSIGN_OR_RETURN(patch.config_json,
+                                   MergeJsonObjects(existing->config_json, cobj));
+          }
+          if (tags) {
+            std::vector<std::string> merged = existing->tags;
+            for (const auto& t : *tags) {
+              if (std::find(merged.begin(), merged.end(), t) == merged.end()) merged.push_back(t);
+            }
+            patch.tags = std::move(merged);
+          }
+          if (host) patch.host_json = *host;
+          if (world_size) patch.world_size = *world_size;
+          VIGIL_ASSIGN_OR_RETURN(RunRecord updated, ctx->metadata->UpdateRun(*id, patch, now));
+          ctx->runs->Invalidate(*id);
+          ctx->runs->Touch(*id, now);
+          AppendStateEvent(ctx, *id, now, "running", existing->state,
+                           fmt::format("resumed (from {})", existing->state));
+          joined(ws);
+          return RunResponse(200, updated, true);
+        }
+        if (!existing.status().IsNotFound()) return existing.status();
+        if (resume && *resume == "must") {
+          return Status::NotFound(
+              fmt::format("run {} does not exist, and resume is \"must\"", *id));
+        }
+      }
 
-Result<int64_t> ParseIntParam(const HttpRequest& req, std::string_view name, int64_t def,
-                              int64_t min, int64_t max) {
-  auto v = req.Query(name);
-  if (!v) return def;
-  int64_t out;
-  auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
-  if (ec != std::errc() || p != v->data() + v->size()) {
-    return Status::InvalidArgument(fmt::format("{}: \"{}\" is not an integer", name, *v));
-  }
-  if (out < min || out > max) {
-    return Status::InvalidArgument(fmt::format("{}: must be between {} and {}", name, min, max));
-  }
-  return out;
+      RunRecord r;
+      r.project = *project;
+      r.state = "running";
+      r.group = group.value_or("");
+      r.tags = tags.value_or(std::vector<std::string>{});
+      r.notes = notes.value_or("");
+      r.config_json = config.value_or("{}");
+      r.host_json = host.value_or("{}");
+      r.world_size = world_size.value_or(0);
+      r.created_ms = r.updated_ms = r.heartbeat_ms = now;
+      bool raced = false;
+      for (int tries = 0;; ++tries) {
+        r.id = id ? *id : NewRunId();
+        r.name = name.value_or(r.id);
+        Status s = ctx->metadata->CreateRun(r);
+        if (s.ok()) break;
+        // A concurrent create of the same explicit id lost the race: the
+        // ranks of one job do that at start; they join the winner's run.
+        if (s.code() == StatusCode::kAlreadyExists && id && rank && attempt == 0) {
+          raced = true;
+          break;
+        }
+        // Otherwise resume semantics would need the other's config; report
+        // the conflict.
+        if (s.code() != StatusCode::kAlreadyExists || id || tries >= 5) return s;
+      }
+      if (raced) continue;
+      AppendStateEvent(ctx, r.id, now, "running", "", "created");
+      if (rank) {
+        id = r.id;
+        joined(r.world_size);
+      }
+      return RunResponse(201, r, false);
+    }
+  }());
 }
 
 // GET /api/v1/runs
@@ -253,8 +310,8 @@ void ListRuns(ApiContext* ctx, HttpRequest& req, Responder res) {
       }
       q.descending = *o == "desc";
     }
-    VIGIL_ASSIGN_OR_RETURN(q.limit, ParseIntParam(req, "limit", 100, 1, 10'000));
-    VIGIL_ASSIGN_OR_RETURN(q.offset, ParseIntParam(req, "offset", 0, 0, INT64_MAX));
+    VIGIL_ASSIGN_OR_RETURN(q.limit, IntQueryParam(req, "limit", 100, 1, 10'000));
+    VIGIL_ASSIGN_OR_RETURN(q.offset, IntQueryParam(req, "offset", 0, 0, INT64_MAX));
     for (const auto& [k, v] : req.query) {
       if (!k.starts_with("config.")) continue;
       std::string key = k.substr(7);
@@ -339,7 +396,12 @@ void PatchRun(ApiContext* ctx, HttpRequest& req, Responder res) {
     VIGIL_ASSIGN_OR_RETURN(auto doc, JsonDocument::Parse(req.body));
     VIGIL_ASSIGN_OR_RETURN(dom::object obj, AsObject(doc->root(), "body"));
     VIGIL_RETURN_IF_ERROR(CheckKeys(
-        obj, {"name", "state", "tags", "notes", "config", "summary", "group", "message"}, ""));
+        obj, {"name", "state", "tags", "notes", "config", "summary", "group", "message", "rank"},
+        ""));
+    VIGIL_ASSIGN_OR_RETURN(auto rank, OptionalInt(obj, "rank"));
+    if (rank && (*rank < 0 || (before.world_size > 0 && *rank >= before.world_size))) {
+      return Status::InvalidArgument("rank: must be >= 0 and less than the run's world_size");
+    }
     RunPatch patch;
     VIGIL_ASSIGN_OR_RETURN(patch.name, OptionalString(obj, "name"));
     if (patch.name) VIGIL_RETURN_IF_ERROR(CheckLength("name", *patch.name, kMaxNameBytes));
@@ -366,6 +428,20 @@ void PatchRun(ApiContext* ctx, HttpRequest& req, Responder res) {
       (key == "config" ? patch.config_json : patch.summary_json) = std::move(merged);
     }
     const int64_t now = ctx->clock->NowMillis();
+    // In a distributed run, a rank other than 0 finishing only records that
+    // rank as done (the run goes on until rank 0 finishes), and run-level
+    // fields come from rank 0; a failing rank fails the run, naming itself.
+    if (rank && before.world_size > 1 && patch.state) {
+      if (ctx->alerting != nullptr && *patch.state != "running") {
+        ctx->alerting->OnRankFinished(id, *rank);
+      }
+      if (*patch.state == "failed" || *patch.state == "crashed") {
+        patch.message = fmt::format("rank {}: {}", *rank, patch.message.value_or(*patch.state));
+        patch.state = "failed";
+      } else if (*rank != 0) {
+        return RunResponse(200, before);
+      }
+    }
     if (patch.state && *patch.state != before.state) {
       patch.finished_ms = *patch.state == "running" ? 0 : now;
     }
@@ -375,6 +451,7 @@ void PatchRun(ApiContext* ctx, HttpRequest& req, Responder res) {
       std::string msg = *patch.state;
       if (!after.message.empty()) msg += ": " + after.message;
       AppendStateEvent(ctx, id, now, *patch.state, before.state, std::move(msg));
+      if (ctx->alerting != nullptr && *patch.state != "running") ctx->alerting->OnRunEnded(id);
     }
     return RunResponse(200, after);
   }());
@@ -403,8 +480,8 @@ void ListEvents(ApiContext* ctx, HttpRequest& req, Responder res) {
     std::string id(req.PathParam("id"));
     VIGIL_ASSIGN_OR_RETURN(RunBrief r, ctx->runs->Get(id));
     VIGIL_RETURN_IF_ERROR(Authorize(*ctx, req, r.project, auth::Access::kRead));
-    VIGIL_ASSIGN_OR_RETURN(int64_t after, ParseIntParam(req, "after", 0, 0, INT64_MAX));
-    VIGIL_ASSIGN_OR_RETURN(int64_t limit, ParseIntParam(req, "limit", 1000, 1, 10'000));
+    VIGIL_ASSIGN_OR_RETURN(int64_t after, IntQueryParam(req, "after", 0, 0, INT64_MAX));
+    VIGIL_ASSIGN_OR_RETURN(int64_t limit, IntQueryParam(req, "limit", 1000, 1, 10'000));
     VIGIL_ASSIGN_OR_RETURN(auto events, ctx->metadata->ListEvents(id, after, limit));
     JsonWriter w;
     w.BeginObject().Key("events").BeginArray();

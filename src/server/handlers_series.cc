@@ -15,17 +15,6 @@
 namespace vigil::server {
 namespace {
 
-Result<int64_t> IntParam(const HttpRequest& req, std::string_view name, int64_t def) {
-  auto v = req.Query(name);
-  if (!v) return def;
-  int64_t out;
-  auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
-  if (ec != std::errc() || p != v->data() + v->size()) {
-    return Status::InvalidArgument(fmt::format("{}: \"{}\" is not an integer", name, *v));
-  }
-  return out;
-}
-
 // labels={"rank":"0"} (URL-encoded JSON object of strings).
 Result<std::optional<Labels>> LabelsParam(const HttpRequest& req) {
   auto v = req.Query("labels");
@@ -119,10 +108,10 @@ void GetSeries(ApiContext* ctx, HttpRequest& req, Responder res) {
     } else if (x != "step") {
       return Status::InvalidArgument(fmt::format("x: \"{}\" is not step or time", x));
     }
-    VIGIL_ASSIGN_OR_RETURN(range.from, IntParam(req, "from", range.from));
-    VIGIL_ASSIGN_OR_RETURN(range.to, IntParam(req, "to", range.to));
+    VIGIL_ASSIGN_OR_RETURN(range.from, IntQueryParam(req, "from", range.from));
+    VIGIL_ASSIGN_OR_RETURN(range.to, IntQueryParam(req, "to", range.to));
     if (range.from > range.to) return Status::InvalidArgument("from: greater than to");
-    VIGIL_ASSIGN_OR_RETURN(int64_t points, IntParam(req, "points", 0));
+    VIGIL_ASSIGN_OR_RETURN(int64_t points, IntQueryParam(req, "points", 0));
     if (req.Query("points") &&
         (points < 4 || points > static_cast<int64_t>(ctx->options.max_query_points))) {
       return Status::InvalidArgument(

@@ -101,7 +101,9 @@ Status RenderPrometheus(const storage::Engine& engine, storage::MetadataStore* m
         AppendPrometheusLabelValue(&labels, run.id);
         for (const Label& l : s.key.labels) {
           bool clash = l.name == "project" || l.name == "run";
-          labels += "," + std::string(clash ? "exported_" : "") + l.name + "=";
+          labels += clash ? ",exported_" : ",";
+          labels += l.name;
+          labels += '=';
           AppendPrometheusLabelValue(&labels, l.value);
         }
         if (!seen.insert(family + "{" + labels + "}").second) continue;

@@ -11,7 +11,7 @@ Result<RunBrief> RunRegistry::Get(const std::string& id) {
     if (it != cache_.end()) return it->second;
   }
   VIGIL_ASSIGN_OR_RETURN(storage::RunRecord run, metadata_->GetRun(id));
-  RunBrief brief{run.id, run.project, run.state};
+  RunBrief brief{run.id, run.project, run.state, run.world_size};
   std::lock_guard lock(mu_);
   // Bounded: a busy server sees at most a few thousand live runs; when the
   // cache grows past that, start over rather than track recency.

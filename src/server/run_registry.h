@@ -22,6 +22,7 @@ struct RunBrief {
   std::string id;
   std::string project;
   std::string state;
+  int64_t world_size = 0;
 };
 
 class RunRegistry {

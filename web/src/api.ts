@@ -71,6 +71,108 @@ export interface Project {
   last_activity_ms: number;
 }
 
+// GET /api/v1/runs/{id}/diagnosis (docs/api.md "Diagnosis"; numbers that
+// are not finite arrive as null).
+export interface Band {
+  low: number | null;
+  mid: number | null;
+  high: number | null;
+}
+
+export interface Diagnosis {
+  run: string;
+  state: string;
+  computed_ms: number;
+  bottleneck: string;
+  summary: string;
+  evidence: { name: string; value: number | null; unit: string; text: string }[];
+  suggestions: { rank: number; kind: string; text: string; numbers: Record<string, number> }[];
+  breakdown: {
+    window_from: number;
+    window_to: number;
+    steps: number;
+    step_seconds: number;
+    earlier_step_seconds: number | null;
+    step_source: string;
+    phases: { phase: string; seconds: number; share: number; earlier_share: number | null }[];
+    per_step: Record<string, number[]>; // "steps" and one array per phase
+  } | null;
+  health: {
+    window_from: number;
+    window_to: number;
+    loss: number | null;
+    loss_change: number | null;
+    dispersion: number | null;
+    dispersion_change: number | null;
+    grad_param_ratio: number | null;
+    alert_fraction: number | null;
+    lr: number | null;
+    lr_peak: number | null;
+    flat_steps: number | null;
+  };
+  forecast: {
+    loss: LossForecast | null;
+    loss_error?: string;
+    pace: { seconds_per_step: number; steps_per_second: number; window_first_step: number; last_step: number; last_time_ms: number } | null;
+    seconds_remaining: number | null;
+    eta_ms: number | null;
+    memory: { gpu: string; used_bytes: number; peak_bytes: number; limit_bytes: number; growth_bytes_per_s: number; seconds_to_oom: number | null } | null;
+  };
+  notes: string[];
+}
+
+export interface LossForecast {
+  metric: string;
+  fit: { model: string; a: number; b: number; c: number; flat: boolean; residual_scale: number; points: number; last_step: number };
+  planned_last_step: number | null;
+  final: Band | null;
+  target: { value: number | null; reached_step: number | null; step: Band | null; time_ms: Band | null; unreachable: boolean } | null;
+  curve: { steps: (number | null)[]; low: (number | null)[]; mid: (number | null)[]; high: (number | null)[] };
+}
+
+// GET /api/v1/runs/{id}/ranks (distributed runs; /work contract, docs/api.md).
+export interface RankInfo {
+  rank: number;
+  node: string;
+  state: string; // alive, silent, finished, lost
+  step: number | null;
+  phase: string;
+  phase_ms: number | null;
+  last_seen_ms: number | null;
+  step_s: number | null;
+  compute_s: number | null;
+  slowdown: number | null;
+}
+
+export interface Ranks {
+  run: string;
+  world_size: number;
+  known: number;
+  alive: number;
+  finished: number;
+  hang: { since_ms: number; ranks: number[]; message: string } | null;
+  stragglers: { rank: number; node: string; slowdown: number; since_step: number; hint: string }[];
+  step_time: { median_s: number | null; compute_median_s: number | null };
+  ranks: RankInfo[];
+  nodes: { node: string; ranks: number[]; slowdown: number | null }[];
+  spread: { step: number; ranks: number; min_s: number; median_s: number; max_s: number; slowest_rank: number }[];
+}
+
+// GET /api/v1/runs/{id}/ranks/heatmap: values[row][col], rows in `ranks` order.
+export interface RankHeatmap {
+  metric: string;
+  metrics: string[];
+  ranks: number[];
+  nodes: string[];
+  step_from: number;
+  step_to: number;
+  bin: number;
+  steps: number[];
+  values: (number | string | null)[][];
+  column_median: (number | string | null)[];
+  row_mean: (number | string | null)[];
+}
+
 export class ApiError extends Error {
   constructor(
     public status: number, // 0: the server could not be reached
@@ -161,6 +263,11 @@ export const api = {
           points: opts.points,
         }),
     ),
+  diagnosis: (id: string, p: { target?: number; metric?: string; max_steps?: number } = {}) =>
+    getJson<Diagnosis>(`/api/v1/runs/${encodeURIComponent(id)}/diagnosis` + qs(p)),
+  ranks: (id: string) => getJson<Ranks>(`/api/v1/runs/${encodeURIComponent(id)}/ranks`),
+  rankHeatmap: (id: string, p: { metric?: string; steps?: number; from?: number; to?: number } = {}) =>
+    getJson<RankHeatmap>(`/api/v1/runs/${encodeURIComponent(id)}/ranks/heatmap` + qs(p)),
   seriesCsvUrl: (
     id: string,
     metric: string,

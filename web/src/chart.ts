@@ -3,7 +3,9 @@
 // mean + band). It fetches its points from the server downsampled to about
 // two per pixel (the server keeps each bucket's min and max, so spikes
 // survive), re-fetches the visible range at full resolution when the user
-// zooms, appends live points, and exports CSV (as stored) and PNG.
+// zooms, appends live points, and exports CSV (as stored) and PNG. A run
+// chart of the loss can carry the diagnosis' forecast: a dashed extension
+// of the curve to the planned last step over its lightly shaded band.
 import uPlot from "uplot";
 import { api, toNumber, type SeriesData } from "./api";
 import { download, ema, fmtNumber, h, labelsText } from "./util";
@@ -25,6 +27,20 @@ export interface SeriesRef {
   color: string;
   runStartMs: number; // for the relative time axis
   group?: string; // compare view: the group this run belongs to
+}
+
+// The loss forecast drawn after the curve (GET .../diagnosis,
+// forecast.loss.curve). Steps are mapped to the time axes with the pace.
+export interface ChartForecast {
+  steps: number[];
+  low: (number | null)[];
+  mid: (number | null)[];
+  high: (number | null)[];
+  lastStep: number; // the fitted curve's last step: where the extension starts
+  lastTimeMs: number | null; // pace: the loss' last point's time
+  secondsPerStep: number | null;
+  final: { low: number | null; mid: number | null; high: number | null } | null;
+  plannedLastStep: number | null;
 }
 
 // An x range in the chart's x units (steps, or seconds for time axes).
@@ -119,6 +135,9 @@ export class MetricChart {
   private resizeObs: ResizeObserver;
   private plotSeriesOwner: number[] = []; // uPlot series index -> state index (-1: derived)
   private lastData: uPlot.AlignedData | null = null;
+  private forecast: ChartForecast | null = null;
+  private forecastIdx = -1; // uPlot series index of the forecast's mid line, -1: none drawn
+  private note: HTMLElement;
   drawn = false;
   downsampled = false;
   onDrawn: (() => void) | null = null;
@@ -132,6 +151,7 @@ export class MetricChart {
     this.metric = refs[0]?.metric ?? title;
     this.series = refs.map((ref) => ({ ref, xs: [], ys: [], lastStep: -Infinity, lastTime: -Infinity, pending: [] }));
     this.status = h("span", { class: "chart-status" });
+    this.note = h("span", { class: "chart-note" });
     this.legend = h("div", { class: "legend", "data-testid": "legend" });
     this.plotHost = h("div", { class: "plot" }, h("div", { class: "state loading small" }, "Loading…"));
     this.el = h(
@@ -142,6 +162,7 @@ export class MetricChart {
         { class: "chart-head" },
         h("span", { class: "chart-title", title }, title),
         this.status,
+        this.note,
         h("span", { class: "chart-tools" },
           h("button", { class: "tool", title: "Download the points as stored (CSV, full resolution in range)", "data-testid": "csv", onclick: () => void this.exportCsv() }, "CSV"),
           h("button", { class: "tool", title: "Download the chart as PNG", "data-testid": "png", onclick: () => this.exportPng() }, "PNG"),
@@ -156,6 +177,32 @@ export class MetricChart {
       if (this.plot) this.plot.setSize(this.size());
     });
     this.resizeObs.observe(this.plotHost);
+  }
+
+  // A short note in the chart's header (e.g. "16 of 1024 series").
+  setNote(text: string, title = ""): void {
+    this.note.textContent = text;
+    this.note.title = title;
+  }
+
+  // Sets (or clears) the forecast drawn after the curve; redraws.
+  setForecast(f: ChartForecast | null): void {
+    const had = this.forecast !== null;
+    this.forecast = f;
+    if (!this.plot && !this.series.some((s) => s.xs.length)) return; // drawn with the first data
+    if (had !== (f !== null) || !this.plot) this.rebuild();
+    else this.redraw();
+  }
+
+  // The forecast's points in this chart's x units; null when they cannot
+  // be placed (a time axis without a pace).
+  private forecastXs(): number[] | null {
+    const f = this.forecast;
+    if (!f || !f.steps.length) return null;
+    if (this.settings.xAxis === "step") return f.steps;
+    if (f.lastTimeMs === null || f.secondsPerStep === null) return null;
+    const start = this.settings.xAxis === "relative" ? (this.series[0]?.ref.runStartMs ?? 0) : 0;
+    return f.steps.map((st) => (f.lastTimeMs! + (st - f.lastStep) * f.secondsPerStep! * 1000 - start) / 1000);
   }
 
   get zoomed(): XRange | null {
@@ -279,15 +326,17 @@ export class MetricChart {
     return this.series.some((x) => x.ref.run === run && labelsText(x.ref.labels) === labelsKey);
   }
 
-  // Aligned data: the union of every series' x values.
-  private aligned(): { xs: number[]; cols: (number | null)[][] } {
-    if (this.series.length === 1) return { xs: this.series[0].xs, cols: [this.series[0].ys] };
+  // Aligned data: the union of every series' x values (and the extra
+  // columns', e.g. the forecast).
+  private aligned(extra: { xs: number[]; ys: (number | null)[] }[] = []): { xs: number[]; cols: (number | null)[][] } {
+    const lists = [...this.series, ...extra];
+    if (lists.length === 1) return { xs: lists[0].xs, cols: [lists[0].ys] };
     const all = new Set<number>();
-    for (const s of this.series) for (const x of s.xs) all.add(x);
+    for (const s of lists) for (const x of s.xs) all.add(x);
     const xs = [...all].sort((a, b) => a - b);
     const index = new Map<number, number>();
     xs.forEach((x, i) => index.set(x, i));
-    const cols = this.series.map((s) => {
+    const cols = lists.map((s) => {
       const col: (number | null)[] = new Array(xs.length).fill(null);
       s.xs.forEach((x, i) => (col[index.get(x)!] = s.ys[i]));
       return col;
@@ -296,7 +345,10 @@ export class MetricChart {
   }
 
   private buildData(): { data: uPlot.AlignedData; series: uPlot.Series[]; bands: uPlot.Band[] } {
-    const { xs, cols } = this.aligned();
+    const fxs = this.forecastXs();
+    const f = this.forecast;
+    const extra = fxs && f ? [{ xs: fxs, ys: f.high }, { xs: fxs, ys: f.low }, { xs: fxs, ys: f.mid }] : [];
+    const { xs, cols } = this.aligned(extra);
     const logY = this.settings.logY;
     const fix = (col: (number | null)[]) => (logY ? col.map((v) => (v !== null && v > 0 ? v : null)) : col);
     const data: (number | null)[][] = [];
@@ -361,6 +413,23 @@ export class MetricChart {
       this.plotSeriesOwner.push(-1, -1, -1);
       bands.push({ series: [base, base + 1], fill: withAlpha(color, 0.18) });
     }
+    this.forecastIdx = -1;
+    if (extra.length) {
+      // Band (high, low: no stroke, the area between them lightly filled),
+      // then the dashed mid line from the last step to the planned end.
+      const n = this.series.length;
+      const color = this.series[0]?.ref.color ?? "#2563eb";
+      const base = data.length + 1;
+      data.push(fix(cols[n]), fix(cols[n + 1]), fix(cols[n + 2]));
+      series.push(
+        { label: "forecast high", stroke: "transparent", width: 0, spanGaps: true, points: { show: false } },
+        { label: "forecast low", stroke: "transparent", width: 0, spanGaps: true, points: { show: false } },
+        { label: "forecast", stroke: color, width: 1.5, dash: [6, 4], spanGaps: true, points: { show: false } },
+      );
+      this.plotSeriesOwner.push(-1, -1, -1);
+      bands.push({ series: [base, base + 1], fill: withAlpha(color, 0.12) });
+      this.forecastIdx = base + 2;
+    }
     this.el.dataset.groups = String(groups.size);
     this.el.dataset.series = String(this.series.length);
     return { data: [xs, ...data] as uPlot.AlignedData, series, bands };
@@ -417,7 +486,39 @@ export class MetricChart {
     };
     this.lastData = data;
     this.plot = new uPlot(opts, data, this.plotHost);
+    this.markForecast();
     this.updateLegend(null);
+  }
+
+  // data-forecast-* on the chart, read back from the uPlot instance (what
+  // is drawn): dash pattern, points, first/last x and the last value.
+  private markForecast(): void {
+    const d = this.el.dataset;
+    const u = this.plot;
+    if (!u || this.forecastIdx < 0) {
+      d.forecast = "0";
+      for (const k of ["forecastDash", "forecastPoints", "forecastFrom", "forecastTo", "forecastEnd", "forecastBand"]) delete d[k];
+      return;
+    }
+    const ser = u.series[this.forecastIdx];
+    const col = u.data[this.forecastIdx] as (number | null | undefined)[];
+    const xs = u.data[0] as number[];
+    let first = -1;
+    let last = -1;
+    let pts = 0;
+    col.forEach((v, i) => {
+      if (v === null || v === undefined) return;
+      if (first < 0) first = i;
+      last = i;
+      pts++;
+    });
+    d.forecast = "1";
+    d.forecastDash = (ser.dash ?? []).join(",");
+    d.forecastPoints = String(pts);
+    d.forecastFrom = first >= 0 ? String(xs[first]) : "";
+    d.forecastTo = last >= 0 ? String(xs[last]) : "";
+    d.forecastEnd = last >= 0 ? String(col[last]) : "";
+    d.forecastBand = "1"; // buildData adds the band with the line
   }
 
   // Live redraw: new data into the existing plot (scales follow the data
@@ -430,6 +531,7 @@ export class MetricChart {
     const { data } = this.buildData();
     this.lastData = data;
     this.plot.setData(data, !this.range);
+    this.markForecast();
     this.updateLegend(null);
   }
 
@@ -473,6 +575,17 @@ export class MetricChart {
         ),
       );
     });
+    const f = this.forecast;
+    if (f && this.forecastIdx >= 0 && f.final) {
+      const band = f.final.low !== null || f.final.high !== null ? ` [${fmtNumber(f.final.low)} – ${f.final.high === null ? "?" : fmtNumber(f.final.high)}]` : "";
+      rows.push(
+        h("span", { class: "legend-item forecast", "data-testid": "forecast-legend", title: "Forecast of the fitted learning curve at the planned last step (band: plausible fits)" },
+          h("i", { class: "swatch dashed", style: `border-color:${this.series[0]?.ref.color ?? "#2563eb"}` }),
+          h("span", { class: "legend-label" }, `forecast @ ${fmtNumber(f.plannedLastStep ?? f.steps[f.steps.length - 1])}`),
+          h("b", { class: "legend-value" }, fmtNumber(f.final.mid), band),
+        ),
+      );
+    }
     this.legend.replaceChildren(...rows);
   }
 

@@ -2,9 +2,14 @@
 // grouped by prefix (train/, val/, time/, sys/...), all on one x axis with
 // synced cursors. Live: subscribes to GET /api/v1/stream?run=ID (server-sent
 // events) and appends points as they are committed; zooming any chart
-// re-fetches that x range at full resolution on every chart.
-import { api, ApiError, type Run, type SeriesInfo } from "./api";
-import { MetricChart, type ChartSettings, type SeriesRef, type XRange } from "./chart";
+// re-fetches that x range at full resolution on every chart. Above the
+// charts: the diagnosis panel (diagnosis.ts; its loss forecast is drawn on
+// the loss chart as a dashed extension) and, for a distributed run, the
+// ranks section (ranks.ts); both are re-read every 10 s while running.
+import { api, ApiError, type Diagnosis, type Run, type SeriesInfo } from "./api";
+import { MetricChart, type ChartForecast, type ChartSettings, type SeriesRef, type XRange } from "./chart";
+import { DiagnosisPanel } from "./diagnosis";
+import { RanksSection } from "./ranks";
 import { controls, loadSettings } from "./controls";
 import { fmtDuration, fmtTime, h, labelsText, PALETTE, runDuration, stateBadge, statePanel } from "./util";
 import { setConnection } from "./conn";
@@ -23,6 +28,65 @@ function groupOrder(g: string): string {
   return "2" + g;
 }
 
+// A chart shows at most this many label sets of a metric (a metric logged
+// by 1,024 ranks would otherwise cost 1,024 requests and an unreadable
+// chart); the slowest ranks first, then in rank order. The ranks heatmap
+// shows them all.
+const MAX_SERIES_PER_CHART = 16;
+const REFRESH_MS = 10_000;
+const FORECAST_KEY = "vigil.forecast";
+
+// The diagnosis' loss forecast as the chart draws it; null when there is
+// nothing to extend to (no planned last step and no target).
+export function chartForecast(d: Diagnosis | null): { metric: string; f: ChartForecast } | null {
+  const l = d?.forecast.loss;
+  if (!d || !l || (l.planned_last_step === null && !l.target)) return null;
+  const c = l.curve;
+  const steps: number[] = [];
+  const low: (number | null)[] = [];
+  const mid: (number | null)[] = [];
+  const high: (number | null)[] = [];
+  c.steps.forEach((st, i) => {
+    if (st === null) return;
+    steps.push(st);
+    low.push(c.low[i] ?? null);
+    mid.push(c.mid[i] ?? null);
+    high.push(c.high[i] ?? null);
+  });
+  if (steps.length < 2) return null;
+  const pace = d.forecast.pace;
+  return {
+    metric: l.metric,
+    f: {
+      steps, low, mid, high,
+      lastStep: l.fit.last_step,
+      lastTimeMs: pace ? pace.last_time_ms : null,
+      secondsPerStep: pace ? pace.seconds_per_step : null,
+      final: l.final ?? (l.planned_last_step === null ? { low: low[low.length - 1], mid: mid[mid.length - 1], high: high[high.length - 1] } : null),
+      plannedLastStep: l.planned_last_step ?? steps[steps.length - 1],
+    },
+  };
+}
+
+// Label sets to chart when there are too many: the preferred ranks (the
+// slowest), then by rank (numerically) or label text.
+function pickSeries(infos: SeriesInfo[], preferRanks: string[]): SeriesInfo[] {
+  if (infos.length <= MAX_SERIES_PER_CHART) return infos;
+  const pref = new Map(preferRanks.map((r, i) => [r, i]));
+  const key = (s: SeriesInfo) => {
+    const r = s.labels.rank;
+    if (r !== undefined && pref.has(r)) return [0, pref.get(r)!, ""] as const;
+    return [1, r !== undefined && /^\d+$/.test(r) ? Number(r) : Infinity, labelsText(s.labels)] as const;
+  };
+  return [...infos]
+    .sort((a, b) => {
+      const ka = key(a);
+      const kb = key(b);
+      return ka[0] - kb[0] || ka[1] - kb[1] || ka[2].localeCompare(kb[2]);
+    })
+    .slice(0, MAX_SERIES_PER_CHART);
+}
+
 interface PointsEvent {
   run: string;
   series: { metric: string; labels: Record<string, string>; steps: number[]; times: number[]; values: (number | string)[] }[];
@@ -38,6 +102,19 @@ export function renderRun(root: HTMLElement, id: string, params: URLSearchParams
   let drawnCount = 0;
   const t0 = performance.now();
   const filter = params.get("filter") ?? "";
+  const knownSeries = new Set<string>(); // metric + labelsText of every listed series
+  const diag = new DiagnosisPanel(id);
+  let ranks: RanksSection | null = null;
+  let forecast: { metric: string; f: ChartForecast } | null = null;
+  let showForecast = localStorage.getItem(FORECAST_KEY) !== "0";
+  const applyForecast = () => {
+    for (const c of charts.values()) c.setForecast(showForecast && forecast && c.metric === forecast.metric ? forecast.f : null);
+  };
+  diag.onUpdate = (d) => {
+    forecast = chartForecast(d);
+    applyForecast();
+  };
+  const sections = h("div", { class: "run-sections" });
 
   const header = h("div", { class: "run-header" }, statePanel("loading", "Loading run…"));
   const info = h("div", { class: "run-info" });
@@ -53,11 +130,20 @@ export function renderRun(root: HTMLElement, id: string, params: URLSearchParams
       for (const c of charts.values()) c.setSettings(s);
     }),
     filterInput,
+    h("label", { title: "Draw the diagnosis' loss forecast after the loss curve (dashed, with its band)" },
+      h("input", {
+        type: "checkbox", checked: showForecast, "data-testid": "show-forecast",
+        onchange: (e: Event) => {
+          showForecast = (e.target as HTMLInputElement).checked;
+          localStorage.setItem(FORECAST_KEY, showForecast ? "1" : "0");
+          applyForecast();
+        },
+      }), " forecast"),
     h("button", { onclick: () => setZoom(null), title: "Reset zoom on every chart" }, "Reset zoom"),
     h("a", { class: "button", href: `/api/v1/runs/${encodeURIComponent(id)}/export`, download: `${id}.csv`, title: "All series of the run, wide CSV" }, "Export run CSV"),
     live,
   );
-  root.replaceChildren(h("div", { class: "page run-page", "data-run": id }, header, info, bar, chartsEl));
+  root.replaceChildren(h("div", { class: "page run-page", "data-run": id }, header, info, sections, bar, chartsEl));
   document.body.dataset.chartsReady = "0";
 
   const applyFilter = (text: string) => {
@@ -117,7 +203,8 @@ export function renderRun(root: HTMLElement, id: string, params: URLSearchParams
     }
   };
 
-  const makeChart = (metric: string, infos: SeriesInfo[]): MetricChart => {
+  const makeChart = (metric: string, all: SeriesInfo[]): MetricChart => {
+    const infos = pickSeries(all, ranks?.slowestRanks(4) ?? []);
     const refs: SeriesRef[] = infos.map((s, i) => ({
       run: id,
       metric,
@@ -128,6 +215,8 @@ export function renderRun(root: HTMLElement, id: string, params: URLSearchParams
     }));
     const c = new MetricChart(metric, refs, settings, { syncKey: `run-${id}`, onZoom: setZoom });
     c.onDrawn = chartDrawn;
+    if (infos.length < all.length) c.setNote(`${infos.length} of ${all.length} series`, "Too many label sets to chart them all: the slowest ranks first, then by rank. The Ranks section's heatmap shows every rank.");
+    if (showForecast && forecast && forecast.metric === metric) c.setForecast(forecast.f);
     return c;
   };
 
@@ -136,7 +225,9 @@ export function renderRun(root: HTMLElement, id: string, params: URLSearchParams
     const list = await api.metrics(id);
     if (disposed) return;
     const byMetric = new Map<string, SeriesInfo[]>();
+    knownSeries.clear();
     for (const s of list.series) {
+      knownSeries.add(s.metric + labelsText(s.labels));
       const v = byMetric.get(s.metric) ?? [];
       v.push(s);
       byMetric.set(s.metric, v);
@@ -177,7 +268,7 @@ export function renderRun(root: HTMLElement, id: string, params: URLSearchParams
       const c = charts.get(s.metric);
       const lk = labelsText(s.labels);
       if (!c || !c.hasSeries(id, lk)) {
-        unknown = true;
+        if (!knownSeries.has(s.metric + lk)) unknown = true; // else: a label set the chart leaves out
         continue;
       }
       c.append(id, lk, s.steps, s.times, s.values);
@@ -244,8 +335,24 @@ export function renderRun(root: HTMLElement, id: string, params: URLSearchParams
     if (disposed) return;
     renderHeader(run);
     void renderInfo(run);
+    sections.replaceChildren(diag.el);
+    if (run.world_size > 1) {
+      ranks = new RanksSection(id);
+      sections.append(ranks.el);
+      void ranks.load();
+    }
+    void diag.load();
     connect();
   };
+
+  // Diagnosis and ranks: re-read every 10 s while the run is running (not
+  // on every point: the diagnosis reads all the run's series).
+  const refresher = setInterval(() => {
+    if (disposed || !run || document.hidden || run.state !== "running") return;
+    // A slow answer is not piled up on: skip while the last one is out.
+    if (!diag.busy) void diag.load();
+    if (ranks && !ranks.busy) void ranks.load();
+  }, REFRESH_MS);
 
   // Run info (state, duration, events) is re-read every few seconds while running.
   const timer = setInterval(async () => {
@@ -253,9 +360,15 @@ export function renderRun(root: HTMLElement, id: string, params: URLSearchParams
     try {
       const r = await api.run(id);
       if (r.state !== run.state || r.updated_ms !== run.updated_ms) {
+        const wasRunning = run.state === "running";
         run = r;
         renderHeader(r);
         if (r.state !== "running") void renderInfo(r);
+        if (wasRunning && r.state !== "running") {
+          // One last look at the finished run.
+          void diag.load();
+          void ranks?.load();
+        }
       } else {
         run = r;
         renderHeader(r);
@@ -269,6 +382,9 @@ export function renderRun(root: HTMLElement, id: string, params: URLSearchParams
   return () => {
     disposed = true;
     clearInterval(timer);
+    clearInterval(refresher);
+    diag.destroy();
+    ranks?.destroy();
     source?.close();
     for (const c of charts.values()) c.destroy();
     charts.clear();

@@ -18,9 +18,9 @@ namespace vigil::analysis {
 namespace {
 
 constexpr std::array<std::string_view, kFindingKindCount> kKindNames = {
-    "non_finite",      "spike",    "divergence",    "plateau",    "grad_explosion",
-    "throughput_drop", "gpu_idle", "memory_growth", "throttling", "hw_error",
-    "threshold",       "absence",  "stall"};
+    "non_finite", "spike",         "divergence", "plateau",   "grad_explosion", "throughput_drop",
+    "gpu_idle",   "memory_growth", "throttling", "hw_error",  "threshold",      "absence",
+    "stall",      "rank_hang",     "rank_lost",  "straggler", "rank_divergence"};
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -29,6 +29,12 @@ std::string_view Trim(std::string_view s) {
 }
 
 }  // namespace
+
+bool IsRunLevelKind(FindingKind kind) {
+  return kind == FindingKind::kStall || kind == FindingKind::kRankHang ||
+         kind == FindingKind::kRankLost || kind == FindingKind::kStraggler ||
+         kind == FindingKind::kRankDivergence;
+}
 
 std::string_view FindingKindName(FindingKind kind) {
   size_t i = static_cast<size_t>(kind);
@@ -161,7 +167,7 @@ Result<DetectorParams> DetectorParams::Parse(std::string_view text) {
 std::vector<std::string_view> DetectorNames() {
   std::vector<std::string_view> out;
   for (int i = 0; i < kFindingKindCount; ++i) {
-    if (static_cast<FindingKind>(i) != FindingKind::kStall) out.push_back(kKindNames[i]);
+    if (!IsRunLevelKind(static_cast<FindingKind>(i))) out.push_back(kKindNames[i]);
   }
   return out;
 }
@@ -212,6 +218,14 @@ Result<std::unique_ptr<Detector>> MakeDetector(std::string_view name, const Dete
     case FindingKind::kStall:
       return Status::InvalidArgument(
           "detector stall is per run, not per series: use ActivityTracker and CheckStall");
+    case FindingKind::kRankHang:
+    case FindingKind::kRankLost:
+    case FindingKind::kStraggler:
+    case FindingKind::kRankDivergence:
+      return Status::InvalidArgument(fmt::format(
+          "detector {} is per distributed job, not per series: see the rules' [distributed] "
+          "section",
+          name));
   }
   if (!r.ok()) return r.status().WithContext(fmt::format("detector {}", name));
   return r;

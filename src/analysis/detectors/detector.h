@@ -59,8 +59,17 @@ enum class FindingKind : uint8_t {
   kThreshold,       // "threshold": user bound crossed (for N points)
   kAbsence,         // "absence": no point for longer than a span
   kStall,           // "stall": a run stopped logging / heartbeating
+  // Per distributed job (analysis/distributed/job_monitor.h), not per series:
+  kRankHang,        // "rank_hang": ranks stopped advancing (a collective hang)
+  kRankLost,        // "rank_lost": a rank not heard from (or never joined)
+  kStraggler,       // "straggler": a rank or node persistently slower
+  kRankDivergence,  // "rank_divergence": NaN or loss outlier on one rank only
 };
-inline constexpr int kFindingKindCount = 13;
+inline constexpr int kFindingKindCount = 17;
+
+// Whether a kind is judged per run or per job rather than by a per-series
+// Detector (stall and the distributed kinds): MakeDetector refuses them.
+bool IsRunLevelKind(FindingKind kind);
 
 // "non_finite", "spike", ... (the detector names use the same words).
 std::string_view FindingKindName(FindingKind kind);
