@@ -2,6 +2,10 @@
 (protocol.md, "Agent"), started at init as a child process and stopped at
 finish. It exits on its own when this process exits.
 
+In a distributed run one process per node (local_rank 0) starts it, with
+`--label node=<node>` so that its series say which node they describe
+(when the binary's `agent --help` lists `--label`; older ones get none).
+
 The binary is $VIGIL_BINARY, else `vigil` on PATH, else
 <repo>/build/release/vigil. A missing binary, or one without the `agent`
 subcommand, gives a one-line notice and the run goes on without system
@@ -14,7 +18,7 @@ import os
 import re
 import shutil
 import subprocess
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from .console import notice
 
@@ -32,11 +36,20 @@ def find_binary() -> Optional[str]:
     return built if os.access(built, os.X_OK) else None
 
 
-def agent_command(binary: str, server: str, run_id: str, token: Optional[str]) -> List[str]:
+def agent_command(binary: str, server: str, run_id: str, token: Optional[str],
+                  labels: Optional[Dict[str, str]] = None) -> List[str]:
     cmd = [binary, "agent", "--server", server, "--run", run_id, "--pid", str(os.getpid())]
     if token:
         cmd += ["--token", token]
+    for name, value in (labels or {}).items():
+        cmd += ["--label", f"{name}={value}"]
     return cmd
+
+
+def has_option(probe: subprocess.CompletedProcess, option: str) -> bool:
+    """Whether the help text of `probe` mentions `option` (e.g. "--label")."""
+    text = probe.stdout.decode("utf-8", "replace") if probe.stdout else ""
+    return re.search(rf"(^|[\s,\[]){re.escape(option)}\b", text, re.M) is not None
 
 
 def has_subcommand(probe: subprocess.CompletedProcess, name: str) -> bool:
@@ -52,7 +65,10 @@ class Agent:
         self.proc = proc
 
     @classmethod
-    def start(cls, server: str, run_id: str, token: Optional[str]) -> Optional["Agent"]:
+    def start(cls, server: str, run_id: str, token: Optional[str],
+              labels: Optional[Dict[str, str]] = None) -> Optional["Agent"]:
+        """Starts the sidecar (None when it cannot run). `labels` are added
+        to its series when the binary supports `--label`."""
         binary = find_binary()
         if binary is None:
             notice("no `vigil` binary found (set VIGIL_BINARY): no system metrics for this run")
@@ -66,8 +82,10 @@ class Agent:
         if not has_subcommand(probe, "agent"):
             notice(f"{binary} has no `agent` subcommand: no system metrics for this run")
             return None
+        if labels and not has_option(probe, "--label"):
+            labels = None
         try:
-            proc = subprocess.Popen(agent_command(binary, server, run_id, token),
+            proc = subprocess.Popen(agent_command(binary, server, run_id, token, labels),
                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL, start_new_session=True)
         except OSError as e:

@@ -15,8 +15,8 @@ a full buffer, a finished run) take `_log_slow`, selected by one flag.
 
 Threads: `log`, `phase`, `finish` and the command API are meant for the
 training thread (one thread logging; the automatic step is not shared
-safely between threads). `should_stop` / `should_pause` may be read from
-anywhere.
+safely between threads). `should_stop` / `should_pause` and `where` may be
+read from anywhere (the sender reads `where` and `step` for heartbeats).
 """
 
 from __future__ import annotations
@@ -24,13 +24,14 @@ from __future__ import annotations
 import time
 from collections import deque
 from time import perf_counter
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Tuple
 
 from . import shutdown
 from .commands import STATUSES, Command, CommandState
 from .console import notice, notice_once
 from .errors import VigilError
 from .phases import Phase
+from .settings import is_distributed
 from .synced_dict import SyncedDict
 from .transport import CONNECTION_ERRORS, OK, Transport
 from .wire import json_safe
@@ -61,6 +62,14 @@ class Run:
         self.summary = SyncedDict()
         self._settings = settings
         self._body = body
+        self.rank = settings.rank
+        self.world_size = settings.world_size
+        self.local_rank = settings.local_rank
+        self.node = settings.node
+        self.distributed = is_distributed(settings)
+        # (phase name or "", perf_counter() when it began or the last one
+        # ended): replaced whole by Phase, read by the sender's heartbeats.
+        self._where: Tuple[str, float] = ("", perf_counter())
         self._buf: deque = deque()
         self._append = self._buf.append if mode != "disabled" else _discard
         self._step = start_step
@@ -179,6 +188,23 @@ class Run:
         """A context manager timing a phase of the step: logs `time/<name>`
         (seconds) with the next `log()`."""
         return Phase(self, name)
+
+    @property
+    def where(self) -> Tuple[str, float]:
+        """(phase, seconds): the `run.phase` block the program is in now
+        ("" when in none) and how long it has been there (when in none: since
+        the last phase ended, or since init)."""
+        name, t0 = self._where
+        return name, max(0.0, perf_counter() - t0)
+
+    def _heartbeat_body(self) -> Optional[dict]:
+        """The heartbeat body of a distributed rank (distributed.md); None
+        otherwise (an empty body, as before). Called on the sender thread."""
+        if not self.distributed:
+            return None
+        name, seconds = self.where
+        return {"rank": self.rank, "step": max(0, self._step - 1), "phase": name[:64],
+                "phase_ms": int(seconds * 1000.0), "node": self.node}
 
     def _add_phase(self, metric: str, seconds: float) -> None:
         phases = self._phases
@@ -320,6 +346,12 @@ class Run:
             return
         self._packer.stop()
         body = {"state": state, "summary": self._final_summary()}
+        if self.distributed:
+            body["rank"] = self.rank
+            if self.rank > 0:
+                # A rank > 0 reports its own end only: the run's automatic
+                # summary is rank 0's (last values would overwrite each other).
+                body["summary"] = json_safe(self.summary.as_dict())
         config = self.config.as_dict()
         if config:
             body["config"] = json_safe(config)

@@ -7,6 +7,10 @@ When the server has been failing for `spill_after` seconds, queued batches
 move to the spill directory so that a crash of the training process loses
 nothing; they are replayed, in order, when the server answers again.
 
+In a distributed run (distributed.md) the heartbeat carries the rank's
+position (`heartbeat_body`), and a rank > 0 asks for no commands
+(`?commands=none` on /log and /heartbeat): only rank 0 takes them.
+
 Only this thread uses its `Transport`. Other threads talk to it through
 `wake()`, `ack()` and `stop()`.
 """
@@ -31,7 +35,9 @@ _FINISH_ATTEMPTS = 3
 class Sender(threading.Thread):
     def __init__(self, settings, run_id: str, run_body: dict, outbox: Outbox, created: bool,
                  take_patch: Callable[[], Optional[dict]], restore_patch: Callable[[dict], None],
-                 on_commands: Callable[[list], None]):
+                 on_commands: Callable[[list], None],
+                 heartbeat_body: Callable[[], Optional[dict]] = lambda: None,
+                 takes_commands: bool = True):
         super().__init__(name="vigil-sender", daemon=True)
         self._s = settings
         self._id = run_id
@@ -41,6 +47,8 @@ class Sender(threading.Thread):
         self._take_patch = take_patch
         self._restore_patch = restore_patch
         self._on_commands = on_commands
+        self._heartbeat_body = heartbeat_body
+        self._query = "" if takes_commands else "?commands=none"
         self._transport = Transport(settings.server, settings.token, settings.request_timeout)
         self._wake = threading.Event()
         self._acks: deque = deque()
@@ -114,8 +122,8 @@ class Sender(threading.Thread):
             return self._retry_or_wait(kind)
         item = self._outbox.peek()
         if item is not None:
-            kind = self._call("POST", f"/api/v1/runs/{self._id}/log", item.body, "log",
-                              points=item.npoints)
+            kind = self._call("POST", f"/api/v1/runs/{self._id}/log{self._query}", item.body,
+                              "log", points=item.npoints)
             if kind == OK:
                 self._outbox.done(item)
             elif kind == FATAL:
@@ -124,7 +132,8 @@ class Sender(threading.Thread):
             return self._retry_or_wait(kind)
         if not self._stopping and now >= self._next_heartbeat:
             self._next_heartbeat = now + self._s.heartbeat_interval
-            kind = self._call("POST", f"/api/v1/runs/{self._id}/heartbeat", b"", "heartbeat")
+            kind = self._call("POST", f"/api/v1/runs/{self._id}/heartbeat{self._query}",
+                              self._heartbeat_body() or b"", "heartbeat")
             return self._retry_or_wait(kind)
         if self._stopping:
             return True

@@ -9,6 +9,11 @@ An unreachable server does not stop the program: the run goes on, batches
 wait in memory and then in the spill directory, and the sender creates the
 run and delivers them when the server answers. Only a request the server
 refuses (a bad project name, a bad token) raises.
+
+A distributed job is one run: every rank calls init with the same `id`
+(distributed.md). The first rank creates the run, the others join it (the
+server answers "joined": true); each rank continues after its own last
+logged step when the run already holds data of that rank (a restarted job).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from .outbox import Outbox
 from .packer import Packer
 from .run import Run
 from .sender import Sender
-from .settings import resolve
+from .settings import is_distributed, resolve
 from .spool import RunDir
 from .transport import AUTH, CONNECTION_ERRORS, FATAL, MISSING, OK, Transport
 from .wire import BatchEncoder, json_safe
@@ -42,7 +47,8 @@ def init(project: Optional[str] = None, name: Optional[str] = None, config: Opti
          tags: Optional[Sequence[str]] = None, id: Optional[str] = None,
          group: Optional[str] = None, server: Optional[str] = None, mode: Optional[str] = None,
          system_metrics: bool = True, rank: Optional[int] = None,
-         world_size: Optional[int] = None, notes: Optional[str] = None) -> Run:
+         world_size: Optional[int] = None, notes: Optional[str] = None,
+         local_rank: Optional[int] = None, node: Optional[str] = None) -> Run:
     """Starts a run and returns it.
 
     project   the project (else $VIGIL_PROJECT); required
@@ -54,11 +60,16 @@ def init(project: Optional[str] = None, name: Optional[str] = None, config: Opti
     server    URL (else $VIGIL_SERVER, else http://127.0.0.1:7070)
     mode      "online" (default), "offline" (write ./vigil-offline/<id>/ for
               `vigil sync`) or "disabled" (everything is a no-op); else $VIGIL_MODE
-    system_metrics  start `vigil agent` as a sidecar for this process
-    rank, world_size  distributed position (else $RANK / $WORLD_SIZE); with
-              world_size > 1 every series gets the label rank="<rank>"
+    system_metrics  start `vigil agent` as a sidecar for this process (in a
+              distributed run: one per node, by the process of local_rank 0)
+    rank, world_size, local_rank  distributed position (else $RANK /
+              $WORLD_SIZE / $LOCAL_RANK); with world_size > 1 the ranks share
+              one run (give them the same `id`) and every series gets the
+              labels rank="<rank>" and node="<node>"
+    node      the rank's node name (else $VIGIL_NODE, else the host name)
     """
-    s = resolve(server=server, mode=mode, rank=rank, world_size=world_size)
+    s = resolve(server=server, mode=mode, rank=rank, world_size=world_size,
+                local_rank=local_rank, node=node)
     project = project or os.environ.get("VIGIL_PROJECT")
     if not project:
         raise VigilError("project: required (pass project= or set VIGIL_PROJECT)")
@@ -95,8 +106,12 @@ def init(project: Optional[str] = None, name: Optional[str] = None, config: Opti
     if s.world_size is not None:
         body["world_size"] = s.world_size
     extra_labels = {}
-    if s.world_size and s.world_size > 1 and s.rank is not None:
+    if is_distributed(s):
+        body["node"] = s.node
+        if s.local_rank is not None:
+            body["local_rank"] = s.local_rank
         extra_labels["rank"] = str(s.rank)
+        extra_labels["node"] = s.node
 
     if s.mode == "disabled":
         return Run(settings=s, run_id=run_id, project=project, name=name, config=config,
@@ -116,7 +131,9 @@ def _start_threads(run: Run, s, extra_labels: dict, put, on_put=None) -> None:
 
 
 def _start_offline(s, run_id, project, name, config, body, extra_labels) -> Run:
-    d = RunDir(os.path.join(s.offline_root, run_id))
+    # The ranks of a distributed job write one directory each (`vigil sync`
+    # takes the run id from run.json).
+    d = RunDir(os.path.join(s.offline_root, _dir_name(s, run_id)))
     if not d.try_lock():
         raise VigilError(f"offline run directory {d.path} is in use by another process")
     previous = d.read_run()
@@ -144,8 +161,14 @@ def _start_offline(s, run_id, project, name, config, body, extra_labels) -> Run:
     return run
 
 
+def _dir_name(s, run_id: str) -> str:
+    """A run's offline or spill directory name: the ranks of a job on one
+    machine share the run id, so each has its own."""
+    return f"{run_id}-rank{s.rank}" if is_distributed(s) else run_id
+
+
 def _open_spool(s, run_id: str) -> RunDir:
-    d = RunDir(os.path.join(s.spool_root, run_id))
+    d = RunDir(os.path.join(s.spool_root, _dir_name(s, run_id)))
     try:
         if d.try_lock():
             return d
@@ -158,7 +181,10 @@ def _open_spool(s, run_id: str) -> RunDir:
     return d
 
 
-def _last_step_on_server(transport: Transport, run_id: str) -> Optional[int]:
+def _last_step_on_server(transport: Transport, run_id: str,
+                         rank: Optional[int] = None) -> Optional[int]:
+    """The largest step logged in the run (not counting `sys/` series); with
+    `rank`, in that rank's series only."""
     try:
         resp = transport.request("GET", f"/api/v1/runs/{run_id}")
     except CONNECTION_ERRORS:
@@ -169,10 +195,20 @@ def _last_step_on_server(transport: Transport, run_id: str) -> Optional[int]:
     for m in (resp.json() or {}).get("metrics", []):
         if str(m.get("metric", "")).startswith("sys/") or not m.get("count"):
             continue
+        if rank is not None and (m.get("labels") or {}).get("rank") != str(rank):
+            continue
         last = m.get("last_step")
         if isinstance(last, int) and (best is None or last > best):
             best = last
     return best
+
+
+def _runs_agent(s) -> bool:
+    """One agent per machine: a distributed run's process of local_rank 0
+    starts it (rank 0 when the local rank is unknown)."""
+    if not is_distributed(s):
+        return True
+    return s.local_rank == 0 if s.local_rank is not None else s.rank == 0
 
 
 def _start_online(s, run_id, project, name, config, body, extra_labels, resuming,
@@ -193,7 +229,13 @@ def _start_online(s, run_id, project, name, config, body, extra_labels, resuming
         if kind == OK:
             created = True
             record = resp.json() or {}
-            if record.get("resumed_now"):
+            if is_distributed(s):
+                # Resumed or joined: continue after this rank's own last step,
+                # if an earlier process of the job logged any (a joining rank
+                # of a fresh job has none and starts at 0).
+                if record.get("resumed_now") or record.get("joined"):
+                    last_steps.append(_last_step_on_server(transport, run_id, s.rank))
+            elif record.get("resumed_now"):
                 last_steps.append(_last_step_on_server(transport, run_id))
         elif kind in (AUTH, FATAL, MISSING):
             spool.close()
@@ -226,12 +268,14 @@ def _start_online(s, run_id, project, name, config, body, extra_labels, resuming
             notice(f"resuming run {run_id} without the server: steps start at 0 unless given")
     run._outbox = outbox
     sender = Sender(s, run_id, body, outbox, created, run._take_patch, run._restore_patch,
-                    run._cmds.receive)
+                    run._cmds.receive, run._heartbeat_body,
+                    takes_commands=not (run.distributed and s.rank > 0))
     outbox_holder.append(sender)
     run._sender = sender
     sender.start()
     _start_threads(run, s, extra_labels, outbox.put)
-    if system_metrics:
-        run._agent = Agent.start(s.server, run_id, s.token)
+    if system_metrics and _runs_agent(s):
+        run._agent = Agent.start(s.server, run_id, s.token,
+                                 {"node": s.node} if is_distributed(s) else None)
     notice(f"run {run_id}: {run.url}")
     return run

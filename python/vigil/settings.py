@@ -9,7 +9,8 @@ Environment variables (docs/python.md lists them with examples):
   VIGIL_MODE         online (default), offline, disabled
   VIGIL_OFFLINE_DIR  offline root (default ./vigil-offline)
   VIGIL_SPOOL_DIR    spill root (default ~/.cache/vigil/spool)
-  RANK, WORLD_SIZE   distributed rank / size when init() is given none
+  RANK, WORLD_SIZE, LOCAL_RANK   distributed position when init() is given none
+  VIGIL_NODE         the node (host) name of a distributed rank (default: host name)
   VIGIL_FLUSH_INTERVAL, VIGIL_HEARTBEAT_INTERVAL, VIGIL_SPILL_AFTER,
   VIGIL_FINISH_TIMEOUT, VIGIL_INIT_TIMEOUT   seconds (tuning, tests)
   VIGIL_QUIET=1      no notices (undelivered-data messages still print)
@@ -18,9 +19,11 @@ Environment variables (docs/python.md lists them with examples):
 from __future__ import annotations
 
 import os
+import socket
 from typing import NamedTuple, Optional
 
 from .errors import VigilError
+from .names import check_text
 
 DEFAULT_SERVER = "http://127.0.0.1:7070"
 MODES = ("online", "offline", "disabled")
@@ -34,6 +37,8 @@ class Settings(NamedTuple):
     spool_root: str
     rank: Optional[int]
     world_size: Optional[int]
+    local_rank: Optional[int]
+    node: str                  # the rank's node: $VIGIL_NODE or the host name
     flush_interval: float      # how often the packer drains the row buffer
     heartbeat_interval: float  # how often the sender posts a heartbeat
     spill_after: float         # failing this long moves queued batches to disk
@@ -73,7 +78,14 @@ def _int_arg(name: str, value, env: str) -> Optional[int]:
     return out
 
 
-def resolve(server=None, mode=None, rank=None, world_size=None) -> Settings:
+def is_distributed(s: Settings) -> bool:
+    """One rank of a multi-process job: its series carry rank/node labels,
+    heartbeats a body, and ranks > 0 take no commands (distributed.md)."""
+    return s.rank is not None and s.world_size is not None and s.world_size > 1
+
+
+def resolve(server=None, mode=None, rank=None, world_size=None, local_rank=None,
+            node=None) -> Settings:
     server = server or os.environ.get("VIGIL_SERVER") or DEFAULT_SERVER
     if "://" not in server:
         server = "http://" + server
@@ -87,6 +99,11 @@ def resolve(server=None, mode=None, rank=None, world_size=None) -> Settings:
     world_size = _int_arg("world_size", world_size, "WORLD_SIZE")
     if rank is not None and world_size and rank >= world_size:
         raise VigilError(f"rank {rank} must be less than world_size {world_size}")
+    local_rank = _int_arg("local_rank", local_rank, "LOCAL_RANK")
+    node = str(node or os.environ.get("VIGIL_NODE") or socket.gethostname() or "localhost")
+    err = check_text("node", node, 256)
+    if err:
+        raise VigilError(err)
     spool = os.environ.get("VIGIL_SPOOL_DIR") or os.path.join(
         os.path.expanduser("~"), ".cache", "vigil", "spool")
     return Settings(
@@ -97,6 +114,8 @@ def resolve(server=None, mode=None, rank=None, world_size=None) -> Settings:
         spool_root=os.path.abspath(spool),
         rank=rank,
         world_size=world_size,
+        local_rank=local_rank,
+        node=node,
         flush_interval=_float_env("VIGIL_FLUSH_INTERVAL", 0.2),
         heartbeat_interval=_float_env("VIGIL_HEARTBEAT_INTERVAL", 5.0),
         spill_after=_float_env("VIGIL_SPILL_AFTER", 10.0),

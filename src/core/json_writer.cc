@@ -148,6 +148,10 @@ JsonWriter& JsonWriter::Null() {
   return *this;
 }
 
+JsonWriter& JsonWriter::OptionalDouble(const std::optional<double>& v) {
+  return v && std::isfinite(*v) ? Double(*v) : Null();
+}
+
 JsonWriter& JsonWriter::Raw(std::string_view json) {
   BeforeValue();
   out_->append(json);

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,8 @@ class JsonWriter {
   JsonWriter& Double(double v);
   JsonWriter& Bool(bool v);
   JsonWriter& Null();
+  // The number when `v` holds a finite one, else null.
+  JsonWriter& OptionalDouble(const std::optional<double>& v);
   // Inserts already-valid JSON text as one value (e.g. a stored config).
   JsonWriter& Raw(std::string_view json);
 
@@ -44,6 +47,9 @@ class JsonWriter {
   JsonWriter& Field(std::string_view key, uint64_t v) { return Key(key).Uint(v); }
   JsonWriter& FieldDouble(std::string_view key, double v) { return Key(key).Double(v); }
   JsonWriter& FieldBool(std::string_view key, bool v) { return Key(key).Bool(v); }
+  JsonWriter& FieldOptionalDouble(std::string_view key, const std::optional<double>& v) {
+    return Key(key).OptionalDouble(v);
+  }
 
   const std::string& str() const { return *out_; }
   std::string Take() { return std::move(*out_); }

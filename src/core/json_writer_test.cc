@@ -34,6 +34,19 @@ TEST(JsonWriter, EscapesStrings) {
   EXPECT_EQ("\"q\\\"\\\\\\n\\u0001\xc3\xa9\"", w.str());
 }
 
+TEST(JsonWriter, OptionalDoubleIsNullWhenAbsentOrNotFinite) {
+  JsonWriter w;
+  w.BeginArray()
+      .OptionalDouble(std::nullopt)
+      .OptionalDouble(0.5)
+      .OptionalDouble(std::numeric_limits<double>::quiet_NaN())
+      .EndArray();
+  EXPECT_EQ(w.str(), "[null,0.5,null]");
+  JsonWriter o;
+  o.BeginObject().FieldOptionalDouble("x", std::nullopt).FieldOptionalDouble("y", 2.0).EndObject();
+  EXPECT_EQ(o.str(), R"({"x":null,"y":2})");
+}
+
 TEST(JsonWriter, NonFiniteDoublesAreStrings) {
   JsonWriter w;
   w.BeginArray()

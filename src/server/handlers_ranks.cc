@@ -23,15 +23,6 @@ namespace {
 constexpr std::string_view kStepTime = "step_time";        // sum of a rank's phases
 constexpr std::string_view kComputeTime = "compute_time";  // ... minus communication
 
-void OptionalDouble(JsonWriter* w, std::string_view key, const std::optional<double>& v) {
-  w->Key(key);
-  if (v && std::isfinite(*v)) {
-    w->Double(*v);
-  } else {
-    w->Null();
-  }
-}
-
 void WriteInts(JsonWriter* w, std::string_view key, const std::vector<int64_t>& v) {
   w->Key(key).BeginArray();
   for (int64_t x : v) w->Int(x);
@@ -59,8 +50,8 @@ void WriteSnapshot(JsonWriter* w, const analysis::JobSnapshot& s) {
   }
   w->EndArray();
   w->Key("step_time").BeginObject();
-  OptionalDouble(w, "median_s", s.step_median_s);
-  OptionalDouble(w, "compute_median_s", s.compute_median_s);
+  w->FieldOptionalDouble("median_s", s.step_median_s);
+  w->FieldOptionalDouble("compute_median_s", s.compute_median_s);
   w->EndObject();
   w->Key("ranks").BeginArray();
   for (const auto& r : s.ranks) {
@@ -68,9 +59,9 @@ void WriteSnapshot(JsonWriter* w, const analysis::JobSnapshot& s) {
     w->Field("state", analysis::RankStateName(r.state)).Field("step", r.step);
     w->Field("phase", r.phase).Field("phase_ms", r.phase_ms);
     w->Field("last_seen_ms", r.last_seen_ms).Field("stuck_ms", r.stuck_ms);
-    OptionalDouble(w, "step_s", r.step_s);
-    OptionalDouble(w, "compute_s", r.compute_s);
-    OptionalDouble(w, "slowdown", r.slowdown);
+    w->FieldOptionalDouble("step_s", r.step_s);
+    w->FieldOptionalDouble("compute_s", r.compute_s);
+    w->FieldOptionalDouble("slowdown", r.slowdown);
     w->EndObject();
   }
   w->EndArray();
@@ -78,7 +69,7 @@ void WriteSnapshot(JsonWriter* w, const analysis::JobSnapshot& s) {
   for (const auto& n : s.nodes) {
     w->BeginObject().Field("node", n.node);
     WriteInts(w, "ranks", n.ranks);
-    OptionalDouble(w, "slowdown", n.slowdown);
+    w->FieldOptionalDouble("slowdown", n.slowdown);
     w->EndObject();
   }
   w->EndArray();
@@ -212,13 +203,7 @@ void Heatmap(ApiContext* ctx, HttpRequest& req, Responder res) {
     WriteInts(&w, "steps", h.steps);
     auto cells = [&](const std::vector<std::optional<double>>& v) {
       w.BeginArray();
-      for (const auto& x : v) {
-        if (x && std::isfinite(*x)) {
-          w.Double(*x);
-        } else {
-          w.Null();
-        }
-      }
+      for (const auto& x : v) w.OptionalDouble(x);
       w.EndArray();
     };
     w.Key("values").BeginArray();

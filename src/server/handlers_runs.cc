@@ -158,7 +158,10 @@ void CreateRun(ApiContext* ctx, HttpRequest& req, Responder res) {
                                                           *id, existing->project, *project));
           }
           const int64_t ws = world_size.value_or(existing->world_size);
-          if (rank && ws > 1 && existing->state == "running") {
+          // Only rank 0 resumes an ended run (as only rank 0 ends it): a rank
+          // that arrives at an ended run before rank 0 (a restarted job, or
+          // `vigil sync` of per-rank directories) joins it as it is.
+          if (rank && ws > 1 && (existing->state == "running" || *rank != 0)) {
             // Join: the run stays as it is but for config keys and tags this
             // rank adds; no resume, no state event.
             RunPatch patch;

@@ -87,9 +87,10 @@ def test_labels_and_rank(server, client):
     run.log({vigil.series("train/lr", group="0"): 0.1, vigil.series("train/lr", group=1): 0.2,
              "train/loss": 1.5}, step=4)
     run.finish()
-    assert series(client, run.id, "train/lr", {"group": "0", "rank": "1"})[2] == [0.1]
-    assert series(client, run.id, "train/lr", {"group": "1", "rank": "1"})[2] == [0.2]
-    assert series(client, run.id, "train/loss", {"rank": "1"})[:3:2] == ([4], [1.5])
+    node = run.node
+    assert series(client, run.id, "train/lr", {"group": "0", "rank": "1", "node": node})[2] == [0.1]
+    assert series(client, run.id, "train/lr", {"group": "1", "rank": "1", "node": node})[2] == [0.2]
+    assert series(client, run.id, "train/loss", {"rank": "1", "node": node})[:3:2] == ([4], [1.5])
     info = client.request("GET", f"/api/v1/runs/{run.id}")
     assert info["world_size"] == 2
 

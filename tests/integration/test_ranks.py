@@ -161,9 +161,13 @@ def test_rank_finish_and_failure(client):
     assert client.request("GET", "/api/v1/runs/job-d")["state"] == "running"
     out = client.request("PATCH", "/api/v1/runs/job-d", {"state": "finished", "rank": 0})
     assert out["state"] == "finished"
-    # A rank joining a finished job resumes it (the job restarted).
-    again = create(client, "job-d", 1, 2)
+    # The job restarts: a rank other than 0 arriving first joins the ended
+    # run as it is; rank 0 resumes it.
+    early = create(client, "job-d", 1, 2)
+    assert early["joined"] is True and early["state"] == "finished"
+    again = create(client, "job-d", 0, 2)
     assert again["resumed_now"] is True and again["state"] == "running"
+    assert client.request("GET", "/api/v1/runs/job-d")["resumed"] == 1
 
 
 def test_heatmap_and_spread_show_the_slow_rank(client):
