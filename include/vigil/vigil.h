@@ -94,6 +94,18 @@ struct Options {
   std::vector<std::string> tags{};
   std::string group{};
   std::string notes{};
+  // Distributed jobs (docs/distributed.md): every rank of a job calls init()
+  // with the same `id`. Defaults: $RANK, $WORLD_SIZE, $LOCAL_RANK (each only
+  // when set; a value that is not an integer fails init). With a rank and
+  // world_size > 1 the run is one rank of a job: the first rank creates the
+  // run and the others join it, every series carries the labels
+  // rank="<rank>" and node="<node>", heartbeats report the rank's last
+  // logged step, ranks > 0 take no commands, and finish() from a rank > 0
+  // only records that rank as finished.
+  std::optional<int64_t> rank{};
+  std::optional<int64_t> world_size{};
+  std::optional<int64_t> local_rank{};
+  std::string node{};    // default $VIGIL_NODE, else the host name
   std::string server{};  // default $VIGIL_SERVER, else http://127.0.0.1:7070
   std::string token{};   // default $VIGIL_TOKEN
   Mode mode = Mode::kAuto;
@@ -169,6 +181,9 @@ class Run {
   const std::string& error() const;
   const std::string& id() const;
   Mode mode() const;
+  // This process's rank when the run is one rank of a distributed job
+  // (rank given and world_size > 1), else nullopt.
+  std::optional<int64_t> rank() const;
 
   void log(std::string_view metric, double value, int64_t step);
   void log(std::string_view metric, double value, int64_t step, LabelList labels);

@@ -1,4 +1,7 @@
 // Ingest endpoints: POST /api/v1/runs/{id}/log and /heartbeat.
+#include <algorithm>
+#include <cstdint>
+
 #include <fmt/format.h>
 
 #include "alerting/alerting_service.h"
@@ -49,6 +52,11 @@ void Log(ApiContext* ctx, HttpRequest& req, Responder res) {
   }
   ctx->runs->Touch(id, now);
   const bool wants_commands = req.Query("commands") != std::optional<std::string_view>("none");
+  // The newest point time, for the ingest lag (vigil_ingest_lag_seconds).
+  int64_t newest_ms = INT64_MIN;
+  for (const SeriesColumns& s : batch->series) {
+    for (int64_t t : s.times) newest_ms = std::max(newest_ms, t);
+  }
   if (batch->series.empty()) {
     JsonWriter w;
     w.BeginObject().Field("accepted", 0).Field("duplicates", 0);
@@ -63,7 +71,7 @@ void Log(ApiContext* ctx, HttpRequest& req, Responder res) {
   // they get a copy (only made when someone listens).
   std::shared_ptr<const WriteBatch> copy;
   if (!ctx->ingest_listeners.empty()) copy = std::make_shared<const WriteBatch>(*batch);
-  ctx->engine->Append(std::move(*batch), [shared, metrics, ctx, copy, wants_commands,
+  ctx->engine->Append(std::move(*batch), [shared, metrics, ctx, copy, wants_commands, newest_ms,
                                           brief = *run](Result<storage::AppendResult> r) {
     if (!r.ok()) {
       metrics->ingest_rejected.fetch_add(1, std::memory_order_relaxed);
@@ -75,6 +83,9 @@ void Log(ApiContext* ctx, HttpRequest& req, Responder res) {
     metrics->ingest_points.fetch_add(r->accepted, std::memory_order_relaxed);
     metrics->ingest_duplicates.fetch_add(r->duplicates, std::memory_order_relaxed);
     metrics->ingest_batches.fetch_add(1, std::memory_order_relaxed);
+    if (newest_ms != INT64_MIN) {
+      metrics->ingest_lag.Observe(static_cast<double>(ctx->clock->NowMillis() - newest_ms) / 1e3);
+    }
     if (copy) {
       for (IngestListener* l : ctx->ingest_listeners) l->OnBatchCommitted(brief, *copy);
     }

@@ -38,6 +38,10 @@ void Counter(std::string* out, std::string_view name, std::string_view help, uin
 Status RenderPrometheus(const storage::Engine& engine, storage::MetadataStore* metadata,
                         const ServerMetrics& metrics, std::string* out) {
   metrics.Render(out);
+  out->append(
+      "# HELP vigil_ingest_lag_seconds Per acknowledged /log batch: commit time minus the newest "
+      "point time in it.\n# TYPE vigil_ingest_lag_seconds histogram\n");
+  metrics.ingest_lag.Render(out, "vigil_ingest_lag_seconds", "");
   storage::EngineStats st = engine.stats();
   Gauge(out, "vigil_storage_series", "Series stored.", static_cast<double>(st.series));
   Gauge(out, "vigil_storage_head_points", "Points in memory, not yet in block files.",

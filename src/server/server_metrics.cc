@@ -40,21 +40,20 @@ void AppendPrometheusLabelValue(std::string* out, std::string_view v) {
   out->push_back('"');
 }
 
-void LatencyHistogram::Observe(double seconds) {
+void Histogram::Observe(double seconds) {
+  seconds = std::max(0.0, seconds);
   size_t i = 0;
-  while (i < kBounds.size() && seconds > kBounds[i]) ++i;
+  while (i < bounds_.size() && seconds > bounds_[i]) ++i;
   counts_[i].fetch_add(1, std::memory_order_relaxed);
-  sum_nanos_.fetch_add(static_cast<uint64_t>(std::max(0.0, seconds) * 1e9),
-                       std::memory_order_relaxed);
+  sum_nanos_.fetch_add(static_cast<uint64_t>(seconds * 1e9), std::memory_order_relaxed);
 }
 
-void LatencyHistogram::Render(std::string* out, std::string_view name,
-                              std::string_view labels) const {
+void Histogram::Render(std::string* out, std::string_view name, std::string_view labels) const {
   uint64_t cumulative = 0;
   std::string sep = labels.empty() ? "" : ",";
-  for (size_t i = 0; i <= kBounds.size(); ++i) {
+  for (size_t i = 0; i <= bounds_.size(); ++i) {
     cumulative += counts_[i].load(std::memory_order_relaxed);
-    std::string le = i < kBounds.size() ? fmt::format("{}", kBounds[i]) : "+Inf";
+    std::string le = i < bounds_.size() ? fmt::format("{}", bounds_[i]) : "+Inf";
     fmt::format_to(std::back_inserter(*out), "{}_bucket{{{}{}le=\"{}\"}} {}\n", name, labels, sep,
                    le, cumulative);
   }

@@ -11,25 +11,43 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 
 namespace vigil::server {
 
-// A Prometheus histogram with fixed buckets; observations are lock-free.
-class LatencyHistogram {
+// A Prometheus histogram of seconds with fixed buckets; observations are
+// lock-free (one relaxed atomic add per bucket count and one for the sum).
+class Histogram {
  public:
-  // Upper bounds in seconds (the +Inf bucket is implicit).
-  static constexpr std::array<double, 14> kBounds = {
-      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5};
+  static constexpr size_t kMaxBounds = 24;
+  // Upper bounds in seconds, ascending (the +Inf bucket is implicit).
+  // REQUIRES: bounds.size() <= kMaxBounds; the bounds outlive the histogram.
+  explicit Histogram(std::span<const double> bounds) : bounds_(bounds) {}
+  // Negative values count as 0.
   void Observe(double seconds);
   // Appends `name_bucket{labels,le=...}`, `_sum` and `_count` lines.
   void Render(std::string* out, std::string_view name, std::string_view labels) const;
 
  private:
-  std::array<std::atomic<uint64_t>, kBounds.size() + 1> counts_{};
+  const std::span<const double> bounds_;
+  std::array<std::atomic<uint64_t>, kMaxBounds + 1> counts_{};
   std::atomic<uint64_t> sum_nanos_{0};
 };
+
+// Request latencies.
+class LatencyHistogram : public Histogram {
+ public:
+  static constexpr std::array<double, 14> kBounds = {
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5};
+  LatencyHistogram() : Histogram(kBounds) {}
+};
+
+// Ingest lag (ServerMetrics::ingest_lag): from milliseconds (a batch sent
+// as soon as it was logged) to minutes (a spool replayed after an outage).
+inline constexpr std::array<double, 15> kIngestLagBounds = {
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600};
 
 class ServerMetrics {
  public:
@@ -44,6 +62,9 @@ class ServerMetrics {
   std::atomic<uint64_t> ingest_batches{0};
   std::atomic<uint64_t> ingest_bytes{0};
   std::atomic<uint64_t> ingest_rejected{0};  // batches refused (bad input, limits, overload)
+  // Per acknowledged batch: commit time minus the newest point time in it
+  // (the client's clock: skew shifts it; replayed spools count in full).
+  Histogram ingest_lag{kIngestLagBounds};
 
   // Appends the families above plus process metrics to `out`.
   void Render(std::string* out) const;

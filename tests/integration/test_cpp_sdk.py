@@ -1,5 +1,9 @@
 """The C++ SDK against a real server, through examples/cpp/sdk_driver.cc."""
 
+import concurrent.futures
+import os
+import time
+
 from sdk_driver import expected_series, run_driver, vigil
 from vigil_server import decode_value
 
@@ -61,3 +65,67 @@ def test_unreachable_server_spills_then_sync_uploads(server, client, tmp_path):
     assert f"{total} points ({total} new, 0 already there)" in out.stderr
     check_run_data(client, stats["id"], 4, 5000)
     assert client.request("GET", f"/api/v1/runs/{stats['id']}")["state"] == "finished"
+
+
+def rank_env(rank, world_size, node):
+    env = dict(os.environ)
+    env.update(RANK=str(rank), WORLD_SIZE=str(world_size), LOCAL_RANK=str(rank % 2),
+               VIGIL_NODE=node)
+    return env
+
+
+def test_ranks_of_one_job_join_one_run(server, client):
+    """Four C++ ranks (RANK/WORLD_SIZE from the environment) share one run:
+    every series is labelled rank and node, ranks > 0 take no commands, and
+    only rank 0's finish finishes the run."""
+    url = f"http://127.0.0.1:{server.port}"
+    client.create_run(project="cpp", id="cppjob", world_size=4)
+    cmd = client.request("POST", "/api/v1/runs/cppjob/commands", {"type": "checkpoint"})
+    nodes = {r: f"n{r // 2}" for r in range(4)}
+
+    def run_rank(r):
+        return run_driver("--server", url, "--threads", 2, "--points", 500, "--id", "cppjob",
+                          "--project", "cpp", env=rank_env(r, 4, nodes[r]))[0]
+
+    # Ranks 1-3 first, concurrently: they join, log, finish; the command
+    # stays queued for rank 0 and the run stays running.
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        stats = list(pool.map(run_rank, [1, 2, 3]))
+    for s in stats:
+        assert s["id"] == "cppjob" and s["delivered"] == 2 * 500 * 3
+        assert s["local_dir"] == ""
+    run = client.request("GET", "/api/v1/runs/cppjob")
+    assert run["state"] == "running" and run["resumed"] == 0
+    queued = client.request("GET", "/api/v1/runs/cppjob/commands")["commands"]
+    assert [(c["id"], c["state"]) for c in queued] == [(cmd["id"], "queued")]
+
+    run_rank(0)
+    run = client.request("GET", "/api/v1/runs/cppjob")
+    assert run["state"] == "finished" and run["resumed"] == 0 and run["world_size"] == 4
+    assert run["summary"]["done"] is True
+    took = client.request("GET", "/api/v1/runs/cppjob/commands")["commands"]
+    assert [c["state"] for c in took] == ["acknowledged"]
+
+    listed = client.request("GET", "/api/v1/runs/cppjob/metrics")["series"]
+    assert len(listed) == 4 * 2 * 3, listed
+    for s in listed:
+        r = int(s["labels"]["rank"])
+        assert s["labels"]["node"] == nodes[r], s
+    for r in range(4):
+        for (metric, labels), pts in expected_series(2, 500).items():
+            full = dict(labels, rank=str(r), node=nodes[r])
+            got = client.series("cppjob", metric, labels=full)
+            assert got["steps"] == [p[0] for p in pts], (r, metric, labels)
+            assert [decode_value(v) for v in got["values"]] == [p[1] for p in pts]
+
+    # The server's view of the ranks: all four known, on two nodes, finished.
+    deadline = time.time() + 20
+    while True:
+        ranks = client.request("GET", "/api/v1/runs/cppjob/ranks")
+        if ranks["finished"] == 4 or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    assert ranks["world_size"] == 4 and ranks["known"] == 4 and ranks["finished"] == 4, ranks
+    assert [r["rank"] for r in ranks["ranks"]] == [0, 1, 2, 3]
+    assert {r["rank"]: r["node"] for r in ranks["ranks"]} == nodes
+    assert all(r["step"] == 499 for r in ranks["ranks"]), ranks["ranks"]

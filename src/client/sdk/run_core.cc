@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <random>
@@ -47,6 +48,21 @@ int64_t SteadyNanos() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
+}
+
+// An integer option from the environment, when set: $RANK and friends.
+Status EnvInt(const char* name, std::optional<int64_t>* out) {
+  if (out->has_value()) return Status::OK();
+  const char* v = std::getenv(name);
+  if (v == nullptr) return Status::OK();
+  char* end = nullptr;
+  errno = 0;
+  long long n = std::strtoll(v, &end, 10);
+  if (*v == '\0' || *end != '\0' || errno != 0) {
+    return Status::InvalidArgument(fmt::format("${}: \"{}\" is not an integer", name, v));
+  }
+  *out = static_cast<int64_t>(n);
+  return Status::OK();
 }
 
 // Each ring holds at least this many points, so that a quarter of it
@@ -103,6 +119,32 @@ Result<ResolvedOptions> ResolveOptions(Options o) {
     o.spool_dir = home.empty() ? std::string("/tmp/vigil-spool")
                                : fmt::format("{}/{}", home, kDefaultSpoolRoot);
   }
+  VIGIL_RETURN_IF_ERROR(EnvInt("RANK", &o.rank));
+  VIGIL_RETURN_IF_ERROR(EnvInt("WORLD_SIZE", &o.world_size));
+  VIGIL_RETURN_IF_ERROR(EnvInt("LOCAL_RANK", &o.local_rank));
+  if (o.world_size && (*o.world_size < 0 || *o.world_size > kMaxWorldSize)) {
+    return Status::InvalidArgument(
+        fmt::format("world_size: {} is not in [0, {}]", *o.world_size, kMaxWorldSize));
+  }
+  if (o.rank && (*o.rank < 0 || (o.world_size && *o.world_size > 0 && *o.rank >= *o.world_size))) {
+    return Status::InvalidArgument(
+        fmt::format("rank: {} is not in [0, world_size {})", *o.rank, o.world_size.value_or(0)));
+  }
+  if (o.local_rank && (*o.local_rank < 0 || *o.local_rank > kMaxWorldSize)) {
+    return Status::InvalidArgument(
+        fmt::format("local_rank: {} is negative or too large", *o.local_rank));
+  }
+  if (o.node.empty()) o.node = Env("VIGIL_NODE");
+  if (o.node.empty()) {
+    char host[256] = {};
+    ::gethostname(host, sizeof(host) - 1);
+    o.node = host[0] ? host : "localhost";
+  }
+  if (o.node.size() > kMaxNodeBytes) {
+    return Status::InvalidArgument(fmt::format("node: longer than {} bytes", kMaxNodeBytes));
+  }
+  VIGIL_RETURN_IF_ERROR(ValidateLabelValue(o.node).WithContext("node"));
+  r.distributed = o.rank && o.world_size && *o.world_size > 1;
   o.buffer_capacity = std::max(o.buffer_capacity, kMinRingCapacity);
   if (o.flush_interval.count() <= 0) o.flush_interval = std::chrono::milliseconds(1);
   if (o.heartbeat_interval.count() <= 0) o.heartbeat_interval = std::chrono::milliseconds(5000);
@@ -110,11 +152,36 @@ Result<ResolvedOptions> ResolveOptions(Options o) {
   return r;
 }
 
+namespace {
+
+SeriesTable::LabelPairs RunLabels(const ResolvedOptions& r) {
+  if (!r.distributed) return {};
+  return {{"rank", std::to_string(*r.o.rank)}, {"node", r.o.node}};
+}
+
+}  // namespace
+
+std::string RankHeartbeatBody(int64_t rank, int64_t step, std::string_view node) {
+  JsonWriter w;
+  w.BeginObject().Field("rank", rank);
+  if (step >= 0) w.Field("step", step);
+  w.Field("node", node).EndObject();
+  return w.Take();
+}
+
 RunCore::RunCore(ResolvedOptions options)
     : opts_(std::move(options)),
       mode_(opts_.mode),
       id_(opts_.o.id),
-      serial_(g_next_serial.fetch_add(1)) {}
+      serial_(g_next_serial.fetch_add(1)),
+      distributed_(opts_.distributed),
+      commands_query_(distributed_ && *opts_.o.rank > 0 ? "?commands=none" : ""),
+      table_(RunLabels(opts_)) {}
+
+std::string RunCore::RunDirPath(const std::string& root) const {
+  if (distributed_) return fmt::format("{}/{}-rank{}", root, id_, *opts_.o.rank);
+  return fmt::format("{}/{}", root, id_);
+}
 
 Result<std::shared_ptr<RunCore>> RunCore::Start(ResolvedOptions options) {
   // Config: the JSON object first, then the map (its keys win).
@@ -134,7 +201,7 @@ Result<std::shared_ptr<RunCore>> RunCore::Start(ResolvedOptions options) {
   core->config_ = std::move(config);
 
   if (core->mode_ == Mode::kOffline) {
-    std::string dir = fmt::format("{}/{}", core->opts_.o.offline_dir, core->id_);
+    std::string dir = core->RunDirPath(core->opts_.o.offline_dir);
     VIGIL_ASSIGN_OR_RETURN(core->dir_, RunDirWriter::Open(dir));
     VIGIL_RETURN_IF_ERROR(core->dir_->WriteRunJson(core->RunBody()));
     std::lock_guard lock(core->dir_mu_);
@@ -296,6 +363,7 @@ bool RunCore::DrainOnce() {
     slots = slots_;
   }
   size_t moved = 0;
+  int64_t max_step = -1;
   for (const auto& slot : slots) {
     // Bounded per slot and pass, so that one busy thread cannot starve the
     // flush timer.
@@ -308,10 +376,14 @@ bool RunCore::DrainOnce() {
     moved += slot->ring.Drain(
         [&](const BufferedPoint& p) {
           if (columns_.points() == 0) first_pending_ms_ = NowMillis();
+          max_step = std::max(max_step, p.step);
           columns_.Add(p);
           if (columns_.full()) FlushColumns();
         },
         opts_.o.buffer_capacity);
+  }
+  if (max_step > last_step_.load(std::memory_order_relaxed)) {
+    last_step_.store(max_step, std::memory_order_relaxed);
   }
   // Retire the slots of threads that have exited, once empty.
   std::lock_guard lock(slots_mu_);
@@ -490,6 +562,12 @@ std::string RunCore::RunBody() const {
   }
   if (!opts_.o.group.empty()) w.Field("group", opts_.o.group);
   if (!opts_.o.notes.empty()) w.Field("notes", opts_.o.notes);
+  if (opts_.o.rank) w.Field("rank", *opts_.o.rank);
+  if (opts_.o.world_size) w.Field("world_size", *opts_.o.world_size);
+  if (distributed_) {
+    w.Field("node", opts_.o.node);
+    if (opts_.o.local_rank) w.Field("local_rank", *opts_.o.local_rank);
+  }
   char host[256] = {};
   ::gethostname(host, sizeof(host) - 1);
   w.Key("host")
@@ -505,6 +583,7 @@ std::string RunCore::FinishBody(std::string_view state) const {
   // REQUIRES: out_mu_ held.
   JsonWriter w;
   w.BeginObject().Field("state", state);
+  if (distributed_) w.Field("rank", *opts_.o.rank);
   if (!summary_.empty()) {
     w.Key("summary").BeginObject();
     for (const auto& [k, v] : summary_) w.Key(k).Raw(v);

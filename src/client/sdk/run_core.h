@@ -13,6 +13,13 @@
 //     exponential backoff, spill to the spool directory, replay, heartbeats,
 //     commands, acknowledgements). Disabled mode discards.
 //
+// A rank of a distributed job (ResolvedOptions::distributed) differs in
+// four places only: its SeriesTable adds the labels rank and node when a
+// series is interned (the hot path is the same), the drain thread records
+// the highest step it sees for the heartbeat body, the delivery thread
+// beats every heartbeat_interval (not only when idle) and, on ranks > 0,
+// asks for no commands; run.json and finish.json carry the rank.
+//
 // Points are counted once in exactly one of: delivered, rejected, dropped,
 // invalid, or still pending (in a ring, the outbox, or an unreplayed spool).
 #pragma once
@@ -56,12 +63,25 @@ struct ThreadSlot {
   std::atomic<bool> run_closed{false};     // set when the run is finished
 };
 
+// The server's bound on world_size and local_rank (POST /api/v1/runs).
+inline constexpr int64_t kMaxWorldSize = 1'000'000;
+// The server's bound on a rank's node name (distributed.md).
+inline constexpr size_t kMaxNodeBytes = 256;
+
 // Options with every default resolved (environment included).
 struct ResolvedOptions {
   Options o;
   Mode mode = Mode::kOnline;
+  // One rank of a distributed job: o.rank set and *o.world_size > 1.
+  bool distributed = false;
 };
 Result<ResolvedOptions> ResolveOptions(Options options);
+
+// The body of POST /api/v1/runs/{id}/heartbeat from a distributed rank
+// (distributed.md): {"rank":r,"step":s,"node":"n"}; "step" (the highest
+// step logged so far) is left out while it is negative (nothing logged).
+// The C++ SDK has no phases, so "phase" and "phase_ms" are never sent.
+std::string RankHeartbeatBody(int64_t rank, int64_t step, std::string_view node);
 
 // 8 characters of [a-z0-9].
 std::string NewRunId();
@@ -78,6 +98,9 @@ class RunCore {
 
   const std::string& id() const { return id_; }
   Mode mode() const { return mode_; }
+  std::optional<int64_t> rank() const {
+    return distributed_ ? opts_.o.rank : std::optional<int64_t>();
+  }
 
   // ---- the hot path (any thread) ----
   void Log(std::string_view metric, double value, int64_t step) {
@@ -158,6 +181,9 @@ class RunCore {
   // Online helpers (run_core_online.cc).
   std::string RunBody() const;
   std::string FinishBody(std::string_view state) const;
+  // <root>/<id>, or <root>/<id>-rank<r> for a distributed rank (the ranks of
+  // a job on one host share the id).
+  std::string RunDirPath(const std::string& root) const;
   Status CreateOnServer(bool first);
   enum class SendResult { kOk, kRejected, kRetry, kRunMissing };
   SendResult Post(std::string_view target, std::string body, std::string* answer, Status* error,
@@ -174,7 +200,14 @@ class RunCore {
   const Mode mode_;
   std::string id_;
   const uint64_t serial_;
-  SeriesTable table_;
+  const bool distributed_;
+  // "" or, for a rank > 0 of a distributed run, "?commands=none": only rank
+  // 0 takes commands.
+  const std::string commands_query_;
+  SeriesTable table_;  // a distributed rank's: every series labelled rank and node
+  // The highest step drained so far, -1 before any (drain thread writes,
+  // delivery thread reads for the heartbeat).
+  std::atomic<int64_t> last_step_{-1};
   std::atomic<bool> finished_{false};
   std::atomic<uint64_t> invalid_after_finish_{0};
 
@@ -221,6 +254,7 @@ class RunCore {
   uint64_t spool_offset_ = 0;     // bytes of the spool's batches.jsonl delivered
   int64_t failing_since_ns_ = 0;  // first failure of the current outage, 0 if none
   int64_t last_contact_ns_ = 0;
+  int64_t last_beat_ns_ = 0;  // distributed: heartbeats go out on their own clock
   int backoff_ms_ = 0;
   bool reported_outage_ = false;
   std::string last_error_;

@@ -155,7 +155,7 @@ void RunCore::SendControl() {
 
 Status RunCore::Spill(EncodedBatch batch) {
   if (!dir_) {
-    std::string dir = fmt::format("{}/{}", opts_.o.spool_dir, id_);
+    std::string dir = RunDirPath(opts_.o.spool_dir);
     auto w = RunDirWriter::Open(dir);
     if (!w.ok()) return w.status();
     dir_ = std::move(w).value();
@@ -196,8 +196,8 @@ bool RunCore::ReplaySpoolLine() {
   std::string answer;
   Status error;
   int retry_after = 0;
-  SendResult r =
-      Post(fmt::format("/api/v1/runs/{}/log", id_), std::move(line), &answer, &error, &retry_after);
+  SendResult r = Post(fmt::format("/api/v1/runs/{}/log{}", id_, commands_query_), std::move(line),
+                      &answer, &error, &retry_after);
   if (r == SendResult::kRetry) {
     last_error_ = error.message();
     return false;
@@ -248,7 +248,7 @@ void RunCore::DeliveryLoopOnline() {
   const int64_t spill_after_ns = opts_.o.spill_after.count() * 1'000'000;
   const int64_t heartbeat_ns = opts_.o.heartbeat_interval.count() * 1'000'000;
   int64_t finish_deadline = 0;  // steady ns; set once closed
-  last_contact_ns_ = SteadyNs();
+  last_contact_ns_ = last_beat_ns_ = SteadyNs();
 
   auto success = [&] {
     if (failing_since_ns_ != 0 && reported_outage_) {
@@ -306,6 +306,34 @@ void RunCore::DeliveryLoopOnline() {
     }
     WaitFor(d);
   };
+  // When the next heartbeat is due: a single process beats only when
+  // nothing else reached the server for an interval; a distributed rank
+  // beats every interval regardless, since its beat carries its position.
+  auto beat_due_ns = [&] {
+    return (distributed_ ? last_beat_ns_ : last_contact_ns_) + heartbeat_ns;
+  };
+  auto heartbeat = [&] {
+    std::string answer;
+    Status error;
+    int retry_after = 0;
+    std::string body;
+    if (distributed_) {
+      body = RankHeartbeatBody(*opts_.o.rank, last_step_.load(std::memory_order_relaxed),
+                               opts_.o.node);
+    }
+    last_beat_ns_ = SteadyNs();
+    SendResult r = Post(fmt::format("/api/v1/runs/{}/heartbeat{}", id_, commands_query_),
+                        std::move(body), &answer, &error, &retry_after);
+    if (r == SendResult::kOk) {
+      success();
+      HandleAnswer(answer);
+    } else if (r == SendResult::kRunMissing) {
+      created_ = false;
+    } else {
+      failure(error, retry_after);
+      last_contact_ns_ = SteadyNs();  // next try one interval later
+    }
+  };
 
   while (true) {
     const bool closed = closing();
@@ -356,11 +384,15 @@ void RunCore::DeliveryLoopOnline() {
     }
     RemoveSpoolIfDone();
 
+    // A distributed rank's heartbeat goes out on time even while batches
+    // keep the connection busy.
+    if (distributed_ && !closed && SteadyNs() >= beat_due_ns()) heartbeat();
+
     std::optional<EncodedBatch> batch;
     {
       std::unique_lock lock(out_mu_);
-      auto next_heartbeat = std::chrono::steady_clock::time_point(
-          std::chrono::nanoseconds(last_contact_ns_ + heartbeat_ns));
+      auto next_heartbeat =
+          std::chrono::steady_clock::time_point(std::chrono::nanoseconds(beat_due_ns()));
       out_cv_.wait_until(lock, next_heartbeat, [&] {
         return !outbox_.empty() || closed_ || !acks_.empty() || config_patch_ || summary_patch_;
       });
@@ -378,8 +410,8 @@ void RunCore::DeliveryLoopOnline() {
         std::string answer;
         Status error;
         int retry_after = 0;
-        SendResult r = Post(fmt::format("/api/v1/runs/{}/log", id_), batch->body, &answer, &error,
-                            &retry_after);
+        SendResult r = Post(fmt::format("/api/v1/runs/{}/log{}", id_, commands_query_), batch->body,
+                            &answer, &error, &retry_after);
         if (r == SendResult::kOk) {
           success();
           auto doc = ParseJson(answer);
@@ -432,23 +464,8 @@ void RunCore::DeliveryLoopOnline() {
       if (outbox_.empty() && acks_.empty() && !config_patch_ && !summary_patch_) break;
       continue;
     }
-    // Idle: a heartbeat when nothing else reached the server lately.
-    if (SteadyNs() - last_contact_ns_ >= heartbeat_ns) {
-      std::string answer;
-      Status error;
-      int retry_after = 0;
-      SendResult r =
-          Post(fmt::format("/api/v1/runs/{}/heartbeat", id_), "", &answer, &error, &retry_after);
-      if (r == SendResult::kOk) {
-        success();
-        HandleAnswer(answer);
-      } else if (r == SendResult::kRunMissing) {
-        created_ = false;
-      } else {
-        failure(error, retry_after);
-        last_contact_ns_ = SteadyNs();  // next try one interval later
-      }
-    }
+    // Idle: a heartbeat when due (see beat_due_ns).
+    if (SteadyNs() >= beat_due_ns()) heartbeat();
   }
 
   // Finish: everything delivered, or out of time (then to the spool).
@@ -479,7 +496,7 @@ void RunCore::DeliveryLoopOnline() {
   // Undelivered: leave a complete run directory for `vigil sync`.
   if (!dir_) {
     // Only the finish (or the run itself) is missing: an empty spool.
-    std::string dir = fmt::format("{}/{}", opts_.o.spool_dir, id_);
+    std::string dir = RunDirPath(opts_.o.spool_dir);
     auto w = RunDirWriter::Open(dir);
     if (!w.ok()) {
       fmt::print(stderr, "vigil: run {}: cannot write {}: {}\n", id_, dir, w.status().ToString());

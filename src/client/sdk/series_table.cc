@@ -9,6 +9,8 @@
 
 namespace vigil::client {
 
+SeriesTable::SeriesTable(LabelPairs run_labels) : run_labels_(std::move(run_labels)) {}
+
 Result<uint32_t> SeriesTable::Intern(std::string_view metric, const LabelView* labels,
                                      size_t n_labels) {
   std::vector<std::pair<std::string, std::string>> sorted;
@@ -39,6 +41,16 @@ Result<uint32_t> SeriesTable::Intern(std::string_view metric, const LabelView* l
     if (!s.ok()) return s.WithContext("label name");
     s = ValidateLabelValue(v);
     if (!s.ok()) return s.WithContext(fmt::format("label {}", k));
+  }
+  // The run's labels are the same for every series, so the key (the
+  // caller's labels only) stays canonical.
+  if (!run_labels_.empty()) {
+    const size_t given = sorted.size();
+    for (const auto& l : run_labels_) {
+      auto same = [&](const auto& g) { return g.first == l.first; };
+      if (std::none_of(sorted.begin(), sorted.begin() + given, same)) sorted.push_back(l);
+    }
+    std::sort(sorted.begin(), sorted.end());
   }
   auto def = std::make_unique<SeriesDef>();
   def->metric = std::string(metric);

@@ -36,6 +36,13 @@ struct SeriesDef {
 class SeriesTable {
  public:
   using LabelView = std::pair<std::string_view, std::string_view>;
+  using LabelPairs = std::vector<std::pair<std::string, std::string>>;
+
+  // `run_labels` (a distributed rank's rank and node; REQUIRES: valid names
+  // and values, no name twice) are added to every series when it is
+  // interned, unless the caller gives a label of the same name: the points
+  // on the hot path still carry only the series id.
+  explicit SeriesTable(LabelPairs run_labels = {});
 
   // The id of (metric, labels), creating it if new. InvalidArgument if a
   // name breaks core/names.h or a label name repeats; the message is also
@@ -51,6 +58,7 @@ class SeriesTable {
   bool FirstTimeError(const std::string& message);
 
  private:
+  const LabelPairs run_labels_;
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<SeriesDef>> defs_;      // GUARDED_BY(mu_); index = id
   std::unordered_map<std::string, uint32_t> by_key_;  // GUARDED_BY(mu_); canonical -> id

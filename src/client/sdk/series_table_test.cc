@@ -25,6 +25,49 @@ TEST(SeriesTableTest, SameSeriesSameIdWhateverTheLabelOrder) {
   EXPECT_EQ(t.Get(*z)->json_prefix, R"("metric":"m","labels":{})");
 }
 
+// A distributed rank's table adds its rank and node to every series.
+TEST(SeriesTableTest, RunLabelsJoinEverySeries) {
+  SeriesTable t({{"rank", "3"}, {"node", "gpu-07"}});
+  auto plain = t.Intern("train/loss", nullptr, 0);
+  LV split[] = {{"split", "val"}};
+  auto labelled = t.Intern("train/loss", split, 1);
+  ASSERT_TRUE(plain.ok() && labelled.ok());
+  EXPECT_NE(*plain, *labelled);
+  EXPECT_EQ(t.Get(*plain)->json_prefix,
+            R"("metric":"train/loss","labels":{"node":"gpu-07","rank":"3"})");
+  EXPECT_EQ(t.Get(*labelled)->json_prefix,
+            R"("metric":"train/loss","labels":{"node":"gpu-07","rank":"3","split":"val"})");
+  EXPECT_EQ(t.Get(*labelled)->labels.size(), 3u);
+}
+
+TEST(SeriesTableTest, RunLabelsInternedOncePerSeries) {
+  SeriesTable t({{"rank", "0"}, {"node", "n"}});
+  auto a = t.Intern("m", nullptr, 0);
+  auto b = t.Intern("m", nullptr, 0);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(*a, *b);
+  EXPECT_EQ(t.size(), 1u);
+}
+
+// A label the caller gives wins over the run's label of the same name (as
+// in the Python SDK), and is not an error.
+TEST(SeriesTableTest, CallerLabelOverridesRunLabel) {
+  SeriesTable t({{"rank", "3"}, {"node", "n1"}});
+  LV node[] = {{"node", "n2"}};
+  auto id = t.Intern("m", node, 1);
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  EXPECT_EQ(t.Get(*id)->json_prefix, R"("metric":"m","labels":{"node":"n2","rank":"3"})");
+}
+
+TEST(SeriesTableTest, RunLabelsDoNotHideBadCallerLabels) {
+  SeriesTable t(SeriesTable::LabelPairs{{"rank", "3"}});
+  LV dup[] = {{"rank", "1"}, {"rank", "2"}};
+  EXPECT_FALSE(t.Intern("m", dup, 2).ok());
+  LV reserved[] = {{"run", "x"}};
+  EXPECT_FALSE(t.Intern("m", reserved, 1).ok());
+  EXPECT_EQ(t.size(), 0u);
+}
+
 TEST(SeriesTableTest, RejectsBadNames) {
   SeriesTable t;
   EXPECT_FALSE(t.Intern("", nullptr, 0).ok());

@@ -113,6 +113,10 @@ Mode Run::mode() const {
   return core_ ? core_->mode() : Mode::kDisabled;
 }
 
+std::optional<int64_t> Run::rank() const {
+  return core_ ? core_->rank() : std::nullopt;
+}
+
 void Run::log(std::string_view metric, double value, int64_t step) {
   if (core_) core_->Log(metric, value, step);
 }
