@@ -8,14 +8,22 @@ training curves of small PyTorch models on the digits data set
 (digits_curves.py; pass --digits FILE, or it is generated, which takes a few
 minutes on CPU).
 
+What happened at the end: for generated curves the noise-free value at
+the last step; for real curves the smoothed loss there, a Theil–Sen line
+through the last 10% of the steps evaluated at the last step (a single
+step's minibatch loss is noise, and a plain median of the last steps lags
+a curve that still falls).
+
 Printed per source and fraction:
   final   median / p90 |relative error| of the predicted loss at the last step
-  band    fraction of curves whose true final loss lies in the band
+  band    coverage: the fraction of curves whose final loss lies in the band
+  width   median band width (high − low) relative to the final loss
   target  median |relative error| of the step predicted for the target loss
           (the loss the curve actually had at 90% of its steps)
   eta     median / p90 |relative error| of the predicted time remaining
 
     /usr/bin/python3 bench/forecast/run.py [--curves 150] [--digits FILE]
+        [--digits-seeds 2] [--digits-first-seed 0]
 
 The binary is $VIGIL_BIN, else build/release/vigil.
 """
@@ -75,6 +83,18 @@ def rolling_median(values, half):
     return out
 
 
+def smoothed_end(values, fraction=0.1):
+    """The Theil–Sen line through the last `fraction` of the values (at
+    least 10), evaluated at the last index."""
+    k = max(10, int(fraction * len(values)))
+    x0 = len(values) - k
+    ys = values[-k:]
+    slopes = [(ys[j] - ys[i]) / (j - i) for i in range(k) for j in range(i + 1, k)]
+    slope = statistics.median(slopes)
+    intercept = statistics.median(y - slope * (x0 + i) for i, y in enumerate(ys))
+    return intercept + slope * (len(values) - 1)
+
+
 def outcome(curve):
     """What happened: final loss, target (the loss at 90%) and its step."""
     n = len(curve["loss"])
@@ -85,7 +105,7 @@ def outcome(curve):
         target = curve["truth"](target_step)
     else:
         smooth = rolling_median(curve["loss"], max(5, n // 100))
-        final = statistics.median(curve["loss"][-max(10, n // 50):])
+        final = smoothed_end(curve["loss"])
         target = smooth[int(0.9 * last)]
         target_step = next(i for i, v in enumerate(smooth) if v <= target)
     return final, target, target_step
@@ -120,6 +140,7 @@ def evaluate(client, curves, results, source):
                 lo_b = band["low"] if band["low"] is not None else -math.inf
                 hi_b = band["high"] if band["high"] is not None else math.inf
                 r["in_band"] = lo_b <= final <= hi_b
+                r["width"] = (hi_b - lo_b) / abs(final)
                 tgt = loss.get("target") or {}
                 if tgt.get("step"):
                     r["target_err"] = abs(tgt["step"]["mid"] - target_step) / target_step
@@ -142,7 +163,7 @@ def pct(xs, q):
 
 def report(results):
     print(f"{'source':<10} {'fit':>4} {'n':>4} {'final med':>9} {'final p90':>9} {'band':>6} "
-          f"{'target med':>10} {'eta med':>8} {'eta p90':>8}")
+          f"{'width':>7} {'target med':>10} {'eta med':>8} {'eta p90':>8}")
     for source in sorted({r["source"] for r in results}):
         for frac in FRACTIONS:
             rs = [r for r in results if r["source"] == source and r["frac"] == frac]
@@ -150,9 +171,11 @@ def report(results):
             band = [r["in_band"] for r in rs if "in_band" in r]
             te = [r["target_err"] for r in rs if "target_err" in r]
             ee = [r["eta_err"] for r in rs if "eta_err" in r]
+            wd = [r["width"] for r in rs if "width" in r]
             print(f"{source:<10} {int(frac * 100):>3}% {len(rs):>4} {pct(fe, .5):>9.2%} "
                   f"{pct(fe, .9):>9.2%} {sum(band) / max(1, len(band)):>6.0%} "
-                  f"{pct(te, .5):>10.1%} {pct(ee, .5):>8.1%} {pct(ee, .9):>8.1%}")
+                  f"{pct(wd, .5):>7.1%} {pct(te, .5):>10.1%} {pct(ee, .5):>8.1%} "
+                  f"{pct(ee, .9):>8.1%}")
 
 
 def main():
@@ -160,6 +183,8 @@ def main():
     ap.add_argument("--curves", type=int, default=150)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--digits", help="curves from digits_curves.py (generated when absent)")
+    ap.add_argument("--digits-seeds", type=int, default=2)
+    ap.add_argument("--digits-first-seed", type=int, default=0)
     ap.add_argument("--no-digits", action="store_true")
     args = ap.parse_args()
     digits = []
@@ -168,7 +193,8 @@ def main():
         if not path:
             path = os.path.join(tempfile.mkdtemp(), "digits.json")
             subprocess.run(["/usr/bin/python3", os.path.join(HERE, "digits_curves.py"),
-                            "--out", path], check=True)
+                            "--out", path, "--seeds", str(args.digits_seeds),
+                            "--first-seed", str(args.digits_first_seed)], check=True)
         with open(path) as f:
             digits = json.load(f)
     results = []

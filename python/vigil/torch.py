@@ -18,7 +18,8 @@ Series written (docs/python.md has the table):
   train/loss_mean, train/loss_dispersion  mean and P(t) of per-sample losses
   train/loss_hist                         counts per bucket, label bucket=<upper edge>
   cuda/memory_allocated_bytes, cuda/memory_reserved_bytes,
-  cuda/max_memory_allocated_bytes         per device, label device=<index>
+  cuda/max_memory_allocated_bytes,
+  cuda/num_alloc_retries                  per device, label device=<index>
   time/step_gpu                           GPU time of a step (StepTimer)
 
 All functions are called from the training thread.
@@ -195,6 +196,10 @@ def cuda_memory(run, step: Optional[int] = None) -> None:
         row[series("cuda/memory_reserved_bytes", device=i)] = float(torch.cuda.memory_reserved(i))
         row[series("cuda/max_memory_allocated_bytes", device=i)] = float(
             torch.cuda.max_memory_allocated(i))
+        # Cumulative cudaMalloc retries of the caching allocator (it freed
+        # its cache and tried again): the diagnosis's allocator-churn rule.
+        row[series("cuda/num_alloc_retries", device=i)] = float(
+            torch.cuda.memory_stats(i).get("num_alloc_retries", 0))
     run._log_at(run.step if step is None else step, row)
 
 

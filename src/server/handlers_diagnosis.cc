@@ -28,7 +28,7 @@ constexpr size_t kLossDownsamplePoints = 40'000;
 constexpr int64_t kMaxAlertEvents = 10'000;
 
 bool Relevant(std::string_view metric) {
-  for (std::string_view p : {"time/", "perf/", "train/", "val/", "sys/gpu/", "sys/cpu/"}) {
+  for (std::string_view p : {"time/", "perf/", "train/", "val/", "sys/gpu/", "sys/cpu/", "cuda/"}) {
     if (metric.rfind(p, 0) == 0) return true;
   }
   return metric == "epoch";

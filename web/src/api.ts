@@ -123,7 +123,10 @@ export interface Diagnosis {
 
 export interface LossForecast {
   metric: string;
-  fit: { model: string; a: number; b: number; c: number; flat: boolean; residual_scale: number; points: number; last_step: number };
+  fit: {
+    model: string; a: number; b: number; c: number; flat: boolean; residual_scale: number; points: number; last_step: number;
+    tau?: number; k?: number; backtest_error?: number | null;
+  };
   planned_last_step: number | null;
   final: Band | null;
   target: { value: number | null; reached_step: number | null; step: Band | null; time_ms: Band | null; unreachable: boolean } | null;

@@ -310,7 +310,10 @@ export class DiagnosisPanel {
     const rows: [string, string | Node, string?][] = [];
     if (l) {
       rows.push([`${l.metric} at step ${fmtNumber(l.planned_last_step)}`, l.planned_last_step === null ? "no planned last step (config max_steps)" : fmtBand(l.final), "forecast-final"]);
-      rows.push(["fit", `${fmtNumber(l.fit.a)}·(step+1)^−${fmtNumber(l.fit.b)} + ${fmtNumber(l.fit.c)}${l.fit.flat ? " (flat)" : ""} on ${l.fit.points} pts`, "forecast-fit"]);
+      const law = l.fit.tau && l.fit.tau > 0
+        ? `${fmtNumber(l.fit.c)} + ${fmtNumber(l.fit.a)}·(${fmtNumber(l.fit.tau)}^${fmtNumber(l.fit.k ?? 1)} + (step+1)^${fmtNumber(l.fit.k ?? 1)})^−${fmtNumber(l.fit.b)}/${fmtNumber(l.fit.k ?? 1)}`
+        : `${fmtNumber(l.fit.a)}·(step+1)^−${fmtNumber(l.fit.b)} + ${fmtNumber(l.fit.c)}`;
+      rows.push(["fit", `${law}${l.fit.flat ? " (flat)" : ""} on ${l.fit.points} pts`, "forecast-fit"]);
       if (l.target) {
         const t = l.target;
         const v = t.reached_step !== null

@@ -255,6 +255,8 @@ class Builder {
   void Classify();
   void TrainingSuggestions();
   void MemorySuggestions();
+  void AllocatorEvidence();
+  std::string FragmentationClause(const AllocatorStats& a) const;
 
   const DiagnosisInput& in_;
   const DiagnosisThresholds& t_;
@@ -262,7 +264,71 @@ class Builder {
   std::optional<double> gpu_, cpu_, throttle_, power_;
   std::optional<MemoryPeak> mem_;
   bool oom_soon_ = false;
+  // The device with the most allocator retries when they pass the churn
+  // rule, and the most fragmented one when it passes its rule.
+  const AllocatorStats* churn_ = nullptr;
+  const AllocatorStats* fragmented_ = nullptr;
 };
+
+std::string Device(const AllocatorStats& a) {
+  return a.device.empty() ? "" : ", GPU " + a.device;
+}
+
+void Builder::AllocatorEvidence() {
+  for (const AllocatorStats& a : d_->allocator) {
+    if (a.retries) {
+      const double rate = *a.retries / static_cast<double>(a.window_steps());
+      if (*a.retries >= t_.alloc_retries_min && rate >= t_.alloc_retry_rate &&
+          (churn_ == nullptr || *a.retries > *churn_->retries)) {
+        churn_ = &a;
+      }
+    }
+    if (a.fragmentation && a.earlier_fragmentation && *a.fragmentation >= t_.fragmentation &&
+        *a.fragmentation - *a.earlier_fragmentation >= t_.fragmentation_rise &&
+        (fragmented_ == nullptr || *a.fragmentation > *fragmented_->fragmentation)) {
+      fragmented_ = &a;
+    }
+  }
+  // Evidence for the device the rules point at, else the one with the most
+  // retries (or the most fragmented).
+  const AllocatorStats* shown = churn_;
+  if (shown == nullptr) {
+    for (const AllocatorStats& a : d_->allocator) {
+      if (a.retries && (shown == nullptr || *a.retries > *shown->retries)) shown = &a;
+    }
+  }
+  if (shown != nullptr && shown->retries) {
+    Evidence("alloc_retries", *shown->retries, "count",
+             fmt::format("the CUDA caching allocator retried {:.0f} times over steps {}–{}{}",
+                         *shown->retries, Steps(shown->window_from), Steps(shown->window_to),
+                         Device(*shown)));
+  }
+  const AllocatorStats* frag = fragmented_ ? fragmented_ : churn_;
+  for (const AllocatorStats& a : d_->allocator) {
+    if (frag == nullptr && a.fragmentation) frag = &a;
+  }
+  if (frag != nullptr && frag->fragmentation && frag->reserved_bytes) {
+    Evidence("allocator_fragmentation", *frag->fragmentation, "fraction",
+             fmt::format("{} of the reserved CUDA memory ({} GiB) is unused even at the peak of "
+                         "allocated memory{}",
+                         Pct(*frag->fragmentation), GiB(*frag->reserved_bytes), Device(*frag)));
+  }
+  const bool any_retries =
+      std::any_of(d_->allocator.begin(), d_->allocator.end(),
+                  [](const AllocatorStats& a) { return a.retries.has_value(); });
+  if (!d_->allocator.empty() && !any_retries) {
+    d_->notes.push_back(
+        "no cuda/num_alloc_retries series: allocator retries (churn) are not judged");
+  }
+}
+
+std::string Builder::FragmentationClause(const AllocatorStats& a) const {
+  if (!a.fragmentation || !a.reserved_bytes || !a.peak_allocated_bytes) return "";
+  return fmt::format(
+      "; {} of the {} GiB reserved is unused even at the {} GiB peak{}", Pct(*a.fragmentation),
+      GiB(*a.reserved_bytes), GiB(*a.peak_allocated_bytes),
+      a.earlier_fragmentation ? fmt::format(" (was {})", Pct(*a.earlier_fragmentation)) : "");
+}
 
 void Builder::Run() {
   const RunSeries& run = in_.series;
@@ -332,6 +398,7 @@ void Builder::Run() {
              fmt::format("at its current growth GPU memory runs out in {}",
                          Duration(*f.memory->seconds_to_limit)));
   }
+  AllocatorEvidence();
   Classify();
   MemorySuggestions();
   TrainingSuggestions();
@@ -365,11 +432,16 @@ void Builder::Classify() {
             {{"throttle_fraction", *throttle_}, {"gpu_power_watts", power_.value_or(NAN)}});
     return;
   }
-  if ((mem_ && mem_->fraction >= t_.memory_near_limit) || oom_soon_) {
+  if ((mem_ && mem_->fraction >= t_.memory_near_limit) || oom_soon_ || churn_) {
     d_->bottleneck = "memory";
     if (mem_ && mem_->fraction >= t_.memory_near_limit) {
       d_->summary = fmt::format("peak GPU memory is {} of the GPU's ({} of {} GiB)",
                                 Pct(mem_->fraction), GiB(mem_->used), GiB(mem_->total));
+    } else if (churn_) {
+      d_->summary = fmt::format(
+          "the CUDA caching allocator retried {:.0f} times in the last {} steps{}: allocator "
+          "churn",
+          *churn_->retries, Steps(churn_->window_steps()), Device(*churn_));
     } else {
       d_->summary = fmt::format("GPU memory grows and runs out in about {}",
                                 Duration(*d_->forecast.memory->seconds_to_limit));
@@ -471,6 +543,38 @@ void Builder::MemorySuggestions() {
              {"memory_peak_bytes", mem_->used},
              {"memory_total_bytes", mem_->total}});
   }
+  if (churn_) {
+    const AllocatorStats& a = *churn_;
+    const double per100 = 100 * *a.retries / static_cast<double>(a.window_steps());
+    Suggest("allocator_churn", 94,
+            fmt::format(
+                "the CUDA caching allocator retried {:.0f} times in the last {} steps ({:.1f} per "
+                "100 steps{}){}: each retry frees every cached block and synchronises the GPU; "
+                "set PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True, lower the batch size{}, "
+                "or keep tensor shapes fixed (pad variable-length batches)",
+                *a.retries, Steps(a.window_steps()), per100, Device(a), FragmentationClause(a),
+                in_.hints.batch_size ? fmt::format(" (now {:.0f})", *in_.hints.batch_size) : ""),
+            {{"alloc_retries", *a.retries},
+             {"window_steps", static_cast<double>(a.window_steps())},
+             {"retries_per_100_steps", per100},
+             {"fragmentation", a.fragmentation.value_or(NAN)},
+             {"reserved_bytes", a.reserved_bytes.value_or(NAN)}});
+  }
+  if (fragmented_ && fragmented_ != churn_) {
+    const AllocatorStats& a = *fragmented_;
+    Suggest("allocator_fragmentation", 65,
+            fmt::format("CUDA memory fragments: {} of the {} GiB the allocator reserved is unused "
+                        "even at the {} GiB peak of live tensors, up from {}{}; set "
+                        "PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True, or keep tensor shapes "
+                        "fixed (pad variable-length batches) so freed blocks are reused",
+                        Pct(*a.fragmentation), GiB(a.reserved_bytes.value_or(0)),
+                        GiB(a.peak_allocated_bytes.value_or(0)), Pct(*a.earlier_fragmentation),
+                        Device(a)),
+            {{"fragmentation", *a.fragmentation},
+             {"earlier_fragmentation", *a.earlier_fragmentation},
+             {"reserved_bytes", a.reserved_bytes.value_or(NAN)},
+             {"peak_allocated_bytes", a.peak_allocated_bytes.value_or(NAN)}});
+  }
   if (f.memory && f.memory->seconds_to_limit) {
     const MemoryForecast& m = *f.memory;
     double per_h = m.slope_bytes_per_s * 3600;
@@ -491,7 +595,7 @@ void Builder::MemorySuggestions() {
              {"memory_total_bytes", m.limit_bytes},
              {"seconds_to_oom", *m.seconds_to_limit}});
   }
-  if (mem_ && mem_->fraction > 0 && mem_->fraction < t_.memory_headroom && !oom_soon_) {
+  if (mem_ && mem_->fraction > 0 && mem_->fraction < t_.memory_headroom && !oom_soon_ && !churn_) {
     // Activations scale with the batch; weights and optimizer state do not,
     // so the factor is an upper-side estimate kept under 90% of the GPU.
     double factor = 0.9 / mem_->fraction;
@@ -594,6 +698,7 @@ Diagnosis Diagnose(const DiagnosisInput& in, const DiagnosisThresholds& t,
   d.breakdown = ComputeStepBreakdown(in.series, wo);
   d.health = ComputeHealth(in, t, wo);
   d.forecast = ComputeForecast(in, t);
+  d.allocator = ComputeAllocatorStats(in.series, wo);
   if (!d.forecast.loss && !d.forecast.loss_error.empty()) {
     d.notes.push_back("no loss forecast: " + d.forecast.loss_error);
   }

@@ -2,7 +2,8 @@
 // loss, gradient and parameter norms, learning rate, loss dispersion) and
 // answers, with the numbers behind each answer:
 //   - the step-time breakdown (step_breakdown.h) and its trend;
-//   - the bottleneck class: input, communication, compute, memory, host,
+//   - the bottleneck class: input, communication, compute, memory (near the
+//     limit, growing towards it, or allocator churn: allocator.h), host,
 //     throttled or none, decided by the rules and thresholds of
 //     docs/diagnosis.md (DiagnosisThresholds holds them);
 //   - ranked suggestions, each carrying the numbers that justify it;
@@ -23,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "analysis/diagnosis/allocator.h"
 #include "analysis/diagnosis/run_series.h"
 #include "analysis/diagnosis/step_breakdown.h"
 #include "analysis/forecast/learning_curve.h"
@@ -61,6 +63,10 @@ struct DiagnosisThresholds {
   double memory_near_limit = 0.92;        // peak used / total: memory-bound
   double memory_headroom = 0.50;          // peak below this: suggest a larger batch
   double memory_oom_horizon_s = 7200;     // OOM forecast sooner than this (or the run's end)
+  double alloc_retries_min = 3;           // allocator retries in the window at or above...
+  double alloc_retry_rate = 0.01;         // ...and per window step at or above: memory (churn)
+  double fragmentation = 0.30;            // 1 − peak allocated / reserved at or above...
+  double fragmentation_rise = 0.10;       // ...and up this much over the earlier window
   double throttle_fraction = 0.20;        // fraction of samples with throttle reasons set
   double plateau_tolerance = 0.02;        // relative band around the final loss
   double plateau_min_fraction = 0.20;     // flat for this fraction of the run...
@@ -106,6 +112,7 @@ struct LossForecast {
   bool flat = false;
   double residual_scale = 0;
   size_t points_used = 0;
+  std::optional<double> backtest_error;  // LearningCurve::backtest_error
   int64_t last_step = 0;
   std::optional<double> planned_last_step;
   std::optional<Band> final_loss;  // at planned_last_step
@@ -137,7 +144,8 @@ struct Diagnosis {
   std::optional<StepBreakdown> breakdown;
   Health health;
   Forecast forecast;
-  std::vector<std::string> notes;  // what could not be judged, and why
+  std::vector<AllocatorStats> allocator;  // per CUDA device (allocator.h)
+  std::vector<std::string> notes;         // what could not be judged, and why
 };
 
 Diagnosis Diagnose(const DiagnosisInput& input, const DiagnosisThresholds& thresholds = {},

@@ -32,6 +32,7 @@ LossForecast ForecastLoss(const LearningCurve& fit, const SeriesData& s, const D
   f.flat = fit.flat();
   f.residual_scale = fit.residual_scale();
   f.points_used = fit.points_used();
+  f.backtest_error = fit.backtest_error();
   f.last_step = s.steps.back();
   f.planned_last_step = in.hints.max_steps;
   if (f.planned_last_step) f.final_loss = fit.PredictAt(*f.planned_last_step);

@@ -6,12 +6,7 @@ namespace vigil::analysis {
 namespace {
 
 void Num(JsonWriter* w, std::string_view key, const std::optional<double>& v) {
-  w->Key(key);
-  if (v && std::isfinite(*v)) {
-    w->Double(*v);
-  } else {
-    w->Null();
-  }
+  w->FieldOptionalDouble(key, v);
 }
 
 void Int(JsonWriter* w, std::string_view key, const std::optional<int64_t>& v) {
@@ -74,10 +69,15 @@ void WriteForecast(JsonWriter* w, const Forecast& f) {
   if (f.loss) {
     const LossForecast& l = *f.loss;
     w->BeginObject().Field("metric", l.metric);
-    w->Key("fit").BeginObject().Field("model", "a*(step+1)^-b+c");
+    // With no bend (tau = 0) the model is the plain power law; tau and k
+    // (the bend) and backtest_error were added later, after the others.
+    w->Key("fit").BeginObject().Field(
+        "model", l.params.tau > 0 ? "c+a*(tau^k+(step+1)^k)^(-b/k)" : "a*(step+1)^-b+c");
     w->FieldDouble("a", l.params.a).FieldDouble("b", l.params.b).FieldDouble("c", l.params.c);
     w->FieldBool("flat", l.flat).FieldDouble("residual_scale", l.residual_scale);
     w->Field("points", static_cast<uint64_t>(l.points_used)).Field("last_step", l.last_step);
+    w->FieldDouble("tau", l.params.tau).FieldDouble("k", l.params.k);
+    Num(w, "backtest_error", l.backtest_error);
     w->EndObject();
     Num(w, "planned_last_step", l.planned_last_step);
     WriteBand(w, "final", l.final_loss);
@@ -176,6 +176,18 @@ void WriteDiagnosisJson(const Diagnosis& d, JsonWriter* w) {
   Int(w, "flat_steps", h.flat_steps);
   w->EndObject();
   WriteForecast(w, d.forecast);
+  w->Key("allocator").BeginArray();
+  for (const AllocatorStats& a : d.allocator) {
+    w->BeginObject().Field("device", a.device);
+    w->Field("window_from", a.window_from).Field("window_to", a.window_to);
+    Num(w, "retries", a.retries);
+    Num(w, "fragmentation", a.fragmentation);
+    Num(w, "earlier_fragmentation", a.earlier_fragmentation);
+    Num(w, "reserved_bytes", a.reserved_bytes);
+    Num(w, "peak_allocated_bytes", a.peak_allocated_bytes);
+    w->EndObject();
+  }
+  w->EndArray();
   w->Key("notes").BeginArray();
   for (const std::string& n : d.notes) w->String(n);
   w->EndArray();

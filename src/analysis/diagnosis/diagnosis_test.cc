@@ -14,6 +14,7 @@ namespace {
 
 using testutil::AddPerSecond;
 using testutil::AddPerStep;
+using testutil::AddPerStepLabeled;
 using testutil::Const;
 using testutil::kGiB;
 
@@ -167,6 +168,104 @@ TEST(Diagnose, MemoryGrowthBeforeThePlannedEnd) {
   EXPECT_NE(s->text.find("before the run's planned end"), std::string::npos) << s->text;
   ASSERT_TRUE(d.forecast.memory.has_value());
   EXPECT_EQ(d.forecast.memory_gpu, "0");
+}
+
+// A busy GPU (compute-bound but for the allocator) with the CUDA memory
+// series of vigil.torch for device 0.
+void AddBusyGpu(RunSeries* run, int64_t steps) {
+  AddPhases(run, steps, 0.2, 0.005, 0.07, 0.11, 0.01);
+  int64_t secs = Seconds(steps, 0.2);
+  AddPerSecond(run, "sys/gpu/utilization", {{"gpu", "0"}}, secs, Const(95));
+  AddPerSecond(run, "sys/gpu/memory_used_bytes", {{"gpu", "0"}}, secs, Const(60 * kGiB));
+  AddPerSecond(run, "sys/gpu/memory_total_bytes", {{"gpu", "0"}}, secs, Const(80 * kGiB));
+}
+
+TEST(Diagnose, AllocatorChurnIsMemoryBound) {
+  DiagnosisInput in;
+  AddBusyGpu(&in.series, 1000);
+  // 37 retries in the last 200 steps (none before).
+  AddPerStepLabeled(&in.series, "cuda/num_alloc_retries", {{"device", "0"}}, 1000, 0.2,
+                    [](int64_t s) { return s < 800 ? 0.0 : std::min(37.0, (s - 799) / 5.0); });
+  AddPerStepLabeled(&in.series, "cuda/memory_reserved_bytes", {{"device", "0"}}, 1000, 0.2,
+                    Const(58 * kGiB));
+  AddPerStepLabeled(&in.series, "cuda/max_memory_allocated_bytes", {{"device", "0"}}, 1000, 0.2,
+                    Const(52 * kGiB));
+  in.hints.batch_size = 64;
+  Diagnosis d = Diagnose(in);
+  EXPECT_EQ(d.bottleneck, "memory");
+  EXPECT_NE(d.summary.find("retried 37 times in the last 200 steps"), std::string::npos)
+      << d.summary;
+  const Suggestion* s = FindSuggestion(d, "allocator_churn");
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(&d.suggestions[0], s);
+  EXPECT_EQ(Number(*s, "alloc_retries"), 37);
+  EXPECT_EQ(Number(*s, "window_steps"), 200);
+  EXPECT_NEAR(Number(*s, "retries_per_100_steps"), 18.5, 1e-9);
+  EXPECT_NEAR(Number(*s, "fragmentation"), 1 - 52.0 / 58, 1e-9);
+  EXPECT_NE(s->text.find("expandable_segments:True"), std::string::npos) << s->text;
+  EXPECT_NE(s->text.find("(now 64)"), std::string::npos) << s->text;
+  EXPECT_NE(s->text.find("10% of the 58.0 GiB reserved"), std::string::npos) << s->text;
+  EXPECT_EQ(FindSuggestion(d, "memory_headroom"), nullptr);
+  bool evidence = false;
+  for (const auto& e : d.evidence) evidence |= e.name == "alloc_retries" && e.value == 37;
+  EXPECT_TRUE(evidence);
+}
+
+TEST(Diagnose, FewRetriesAreNotChurn) {
+  // 2 retries in 200 steps: below the minimum count.
+  DiagnosisInput in;
+  AddBusyGpu(&in.series, 1000);
+  AddPerStepLabeled(&in.series, "cuda/num_alloc_retries", {{"device", "0"}}, 1000, 0.2,
+                    [](int64_t s) { return s < 900 ? 0.0 : 2.0; });
+  Diagnosis d = Diagnose(in);
+  EXPECT_EQ(d.bottleneck, "compute");
+  EXPECT_EQ(FindSuggestion(d, "allocator_churn"), nullptr);
+}
+
+TEST(Diagnose, SlowRetriesAreNotChurn) {
+  // 5 retries over a 1,000-step window: 0.5 per 100 steps, below the rate.
+  DiagnosisInput in;
+  AddBusyGpu(&in.series, 5000);
+  AddPerStepLabeled(&in.series, "cuda/num_alloc_retries", {{"device", "0"}}, 5000, 0.2,
+                    [](int64_t s) { return static_cast<double>(s / 200); });
+  Diagnosis d = Diagnose(in);
+  EXPECT_EQ(d.bottleneck, "compute");
+  EXPECT_EQ(FindSuggestion(d, "allocator_churn"), nullptr);
+}
+
+TEST(Diagnose, GrowingFragmentationIsSuggested) {
+  // Reserved grows from 50 to 72 GiB while the peak of live tensors stays at
+  // 45 GiB: 38% of the reserved memory is never used, up from 10%.
+  DiagnosisInput in;
+  AddBusyGpu(&in.series, 1000);
+  AddPerStepLabeled(&in.series, "cuda/num_alloc_retries", {{"device", "0"}}, 1000, 0.2, Const(0));
+  AddPerStepLabeled(&in.series, "cuda/memory_reserved_bytes", {{"device", "0"}}, 1000, 0.2,
+                    [](int64_t s) { return (s < 800 ? 50 : 72) * kGiB; });
+  AddPerStepLabeled(&in.series, "cuda/max_memory_allocated_bytes", {{"device", "0"}}, 1000, 0.2,
+                    Const(45 * kGiB));
+  Diagnosis d = Diagnose(in);
+  EXPECT_EQ(d.bottleneck, "compute");  // a suggestion, not the class
+  const Suggestion* s = FindSuggestion(d, "allocator_fragmentation");
+  ASSERT_NE(s, nullptr);
+  EXPECT_NEAR(Number(*s, "fragmentation"), 1 - 45.0 / 72, 1e-9);
+  EXPECT_NEAR(Number(*s, "earlier_fragmentation"), 0.1, 1e-9);
+  EXPECT_NE(s->text.find("38% of the 72.0 GiB"), std::string::npos) << s->text;
+  EXPECT_NE(s->text.find("up from 10%"), std::string::npos) << s->text;
+}
+
+TEST(Diagnose, SteadyFragmentationIsQuiet) {
+  // 40% unused but not growing: a fixed overhead, nothing to do.
+  DiagnosisInput in;
+  AddBusyGpu(&in.series, 1000);
+  AddPerStepLabeled(&in.series, "cuda/memory_reserved_bytes", {{"device", "0"}}, 1000, 0.2,
+                    Const(75 * kGiB));
+  AddPerStepLabeled(&in.series, "cuda/max_memory_allocated_bytes", {{"device", "0"}}, 1000, 0.2,
+                    Const(45 * kGiB));
+  Diagnosis d = Diagnose(in);
+  EXPECT_EQ(FindSuggestion(d, "allocator_fragmentation"), nullptr);
+  bool noted = false;
+  for (const auto& n : d.notes) noted |= n.find("cuda/num_alloc_retries") != std::string::npos;
+  EXPECT_TRUE(noted);  // reserved is logged, retries are not
 }
 
 TEST(Diagnose, ThrottledByClockEvents) {
