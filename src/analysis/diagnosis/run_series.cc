@@ -1,4 +1,5 @@
 #include "analysis/diagnosis/run_series.h"
+#include "analysis/median.h"
 
 #include <algorithm>
 #include <cmath>
@@ -36,17 +37,6 @@ const SeriesData* RunSeries::FindLabeled(std::string_view metric, std::string_vi
     if (s.metric == metric && s.Label(name) == value) return &s;
   }
   return nullptr;
-}
-
-double Median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  size_t mid = v.size() / 2;
-  std::nth_element(v.begin(), v.begin() + static_cast<ptrdiff_t>(mid), v.end());
-  double m = v[mid];
-  if (v.size() % 2 == 0) {
-    m = (m + *std::max_element(v.begin(), v.begin() + static_cast<ptrdiff_t>(mid))) / 2;
-  }
-  return m;
 }
 
 namespace {

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "analysis/median.h"  // Median, which the rules share
 #include "core/types.h"
 
 namespace vigil::analysis {
@@ -53,7 +54,5 @@ std::optional<double> MedianIn(const SeriesData& s, int64_t from, int64_t to, bo
 std::optional<double> MaxIn(const SeriesData& s, int64_t from, int64_t to, bool by_time);
 // The last finite value.
 std::optional<double> LastValue(const SeriesData& s);
-
-double Median(std::vector<double> v);  // 0 for an empty vector
 
 }  // namespace vigil::analysis

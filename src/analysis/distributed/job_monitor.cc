@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "analysis/median.h"
+
 namespace vigil::analysis {
 
 namespace {
@@ -16,17 +18,6 @@ constexpr float kNoValue = std::numeric_limits<float>::quiet_NaN();
 constexpr int64_t kPhaseJitterMs = 250;
 // Names in a message, at most.
 constexpr size_t kMaxNamed = 8;
-
-double MedianOf(std::vector<double>* v) {
-  if (v->empty()) return 0;
-  const size_t mid = v->size() / 2;
-  std::nth_element(v->begin(), v->begin() + static_cast<std::ptrdiff_t>(mid), v->end());
-  double m = (*v)[mid];
-  if (v->size() % 2 == 0) {
-    m = (m + *std::max_element(v->begin(), v->begin() + static_cast<std::ptrdiff_t>(mid))) / 2;
-  }
-  return m;
-}
 
 std::string Ms(double seconds) {
   return seconds < 1 ? fmt::format("{:.1f} ms", seconds * 1000) : fmt::format("{:.2f} s", seconds);
@@ -288,9 +279,9 @@ std::optional<double> JobMonitor::MedianStepSeconds() const {
     for (float v : rows[i].second->total) {
       if (!std::isnan(v)) cells.push_back(v);
     }
-    if (!cells.empty()) medians.push_back(MedianOf(&cells));
+    if (!cells.empty()) medians.push_back(Median(cells));
   }
-  if (!medians.empty()) return MedianOf(&medians);
+  if (!medians.empty()) return Median(medians);
   if (pace_s_ > 0) return pace_s_;
   return std::nullopt;
 }
@@ -608,7 +599,7 @@ JobMonitor::Slowdowns JobMonitor::ComputeSlowdowns(const DistributedParams& p) c
     for (float v : row->compute) {
       if (!std::isnan(v)) cells.push_back(v);
     }
-    const double m = MedianOf(&cells);
+    const double m = Median(cells);
     if (m <= 0) continue;
     for (size_t i = 0; i < row->compute.size() && i < ranks_.size(); ++i) {
       if (std::isnan(row->compute[i])) continue;
@@ -619,8 +610,8 @@ JobMonitor::Slowdowns JobMonitor::ComputeSlowdowns(const DistributedParams& p) c
   const size_t min_samples = std::max<size_t>(3, rows.size() / 2);
   for (size_t i = 0; i < ranks_.size(); ++i) {
     if (ratios[i].size() < min_samples) continue;
-    sd.ratio[i] = MedianOf(&ratios[i]);
-    sd.excess[i] = MedianOf(&excesses[i]);
+    sd.ratio[i] = Median(ratios[i]);
+    sd.excess[i] = Median(excesses[i]);
   }
   return sd;
 }
@@ -642,7 +633,7 @@ std::string JobMonitor::StragglerHint(const std::vector<int64_t>& ranks,
       }
     }
     if (others.empty()) continue;
-    const double m = MedianOf(&others);
+    const double m = Median(others);
     if (own - m > best_excess) {
       best_excess = own - m;
       best_phase = phase;
@@ -681,7 +672,7 @@ std::string JobMonitor::StragglerHint(const std::vector<int64_t>& ranks,
         for (const auto& [g, v] : o.sm_clock) others.push_back(v);
       }
       if (!others.empty()) {
-        const double med = MedianOf(&others);
+        const double med = Median(others);
         if (own < 0.9 * med) {
           hints.push_back(
               fmt::format("its lowest SM clock is {:.0f} MHz against {:.0f} MHz on the "
@@ -695,7 +686,7 @@ std::string JobMonitor::StragglerHint(const std::vector<int64_t>& ranks,
       for (const auto& [n, o] : nodes_) {
         if (n != node && o.cpu_utilization) others.push_back(*o.cpu_utilization);
       }
-      const double med = others.empty() ? 0 : MedianOf(&others);
+      const double med = others.empty() ? 0 : Median(others);
       if (*m.cpu_utilization >= 90 && (others.empty() || *m.cpu_utilization > med + 15)) {
         hints.push_back(fmt::format("node {} CPU is {:.0f}% busy{}", node, *m.cpu_utilization,
                                     others.empty() ? "" : fmt::format(" (others {:.0f}%)", med)));
@@ -753,8 +744,8 @@ void JobMonitor::EvaluateStragglers(const DistributedParams& p, std::vector<JobF
     c.node = node;
     c.flagged = all_slow;
     c.kept = all_kept;
-    c.slowdown = MedianOf(&ratios);
-    c.excess = MedianOf(&excesses);
+    c.slowdown = Median(ratios);
+    c.excess = Median(excesses);
     candidates[subject] = std::move(c);
   }
   for (size_t i = 0; i < ranks_.size(); ++i) {
@@ -850,7 +841,7 @@ void JobMonitor::EvaluateLossRow(std::string_view metric, LossRow* row,
   double median = 0;
   if (!finite.empty()) {
     std::vector<double> tmp = finite;
-    median = MedianOf(&tmp);
+    median = Median(tmp);
   }
   if (!bad.empty()) {
     if (bad.size() * 2 > n) return;  // most ranks: not one rank's problem
@@ -858,7 +849,7 @@ void JobMonitor::EvaluateLossRow(std::string_view metric, LossRow* row,
   } else {
     std::vector<double> dev;
     for (double v : finite) dev.push_back(std::fabs(v - median));
-    const double mad = MedianOf(&dev);
+    const double mad = Median(dev);
     const double scale = std::max(1.4826 * mad, 0.02 * std::fabs(median));
     if (scale <= 0) return;
     for (size_t k = 0; k < finite.size(); ++k) {
@@ -971,8 +962,8 @@ JobSnapshot JobMonitor::Snapshot(int64_t now_ms, const DistributedParams& p) con
       }
     }
     if (!tot.empty()) {
-      st.step_s = MedianOf(&tot);
-      st.compute_s = MedianOf(&comp);
+      st.step_s = Median(tot);
+      st.compute_s = Median(comp);
       compute_all.push_back(*st.compute_s);
     }
     st.slowdown = i < sd.ratio.size() ? sd.ratio[i] : std::nullopt;
@@ -984,13 +975,13 @@ JobSnapshot JobMonitor::Snapshot(int64_t now_ms, const DistributedParams& p) con
     n.ranks.push_back(st.rank);
     s.ranks.push_back(std::move(st));
   }
-  if (!compute_all.empty()) s.compute_median_s = MedianOf(&compute_all);
+  if (!compute_all.empty()) s.compute_median_s = Median(compute_all);
   for (auto& [name, n] : nodes) {
     std::vector<double> ratios;
     for (int64_t r : n.ranks) {
       if (static_cast<size_t>(r) < sd.ratio.size() && sd.ratio[r]) ratios.push_back(*sd.ratio[r]);
     }
-    if (!ratios.empty()) n.slowdown = MedianOf(&ratios);
+    if (!ratios.empty()) n.slowdown = Median(ratios);
     s.nodes.push_back(std::move(n));
   }
   for (const auto& [subject, st] : slow_) {
@@ -1027,7 +1018,7 @@ JobSnapshot JobMonitor::Snapshot(int64_t now_ms, const DistributedParams& p) con
     sp.ranks = static_cast<int64_t>(cells.size());
     sp.max_s = max_v;
     sp.min_s = *std::min_element(cells.begin(), cells.end());
-    sp.median_s = MedianOf(&cells);
+    sp.median_s = Median(cells);
     s.spread.push_back(sp);
   }
   return s;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "analysis/median.h"
+
 namespace vigil::analysis {
 
 RankHeatmapBuilder::RankHeatmapBuilder(int64_t step_from, int64_t step_to, int64_t max_columns,
@@ -39,15 +41,6 @@ void RankHeatmapBuilder::Add(int64_t rank, const std::string& node, std::span<co
   }
 }
 
-namespace {
-std::optional<double> Median(std::vector<double> v) {
-  if (v.empty()) return std::nullopt;
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-}  // namespace
-
 RankHeatmap RankHeatmapBuilder::Build() const {
   RankHeatmap h;
   h.step_from = from_;
@@ -73,7 +66,10 @@ RankHeatmap RankHeatmapBuilder::Build() const {
                                : std::nullopt);
     h.values.push_back(std::move(cells));
   }
-  for (auto& col : columns) h.column_median.push_back(Median(std::move(col)));
+  for (auto& col : columns) {
+    h.column_median.push_back(col.empty() ? std::nullopt
+                                          : std::optional<double>(Median(std::move(col))));
+  }
   return h;
 }
 

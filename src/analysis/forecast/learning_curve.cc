@@ -1,4 +1,5 @@
 #include "analysis/forecast/learning_curve.h"
+#include "analysis/median.h"
 
 #include <algorithm>
 #include <array>
@@ -30,17 +31,6 @@ constexpr double kSharpness[] = {1, 2, 4, 8};
 // and the golden-section iterations of τ at each (bracket × 0.618^12 ≈ 0.3%).
 constexpr int kLocalSteps = 6;
 constexpr int kLocalIterations = 12;
-
-double Median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  size_t mid = v.size() / 2;
-  std::nth_element(v.begin(), v.begin() + static_cast<ptrdiff_t>(mid), v.end());
-  double m = v[mid];
-  if (v.size() % 2 == 0) {
-    m = (m + *std::max_element(v.begin(), v.begin() + static_cast<ptrdiff_t>(mid))) / 2;
-  }
-  return m;
-}
 
 // Sorted finite points with step >= 0.
 std::vector<std::pair<int64_t, double>> SortedPoints(std::span<const int64_t> steps,

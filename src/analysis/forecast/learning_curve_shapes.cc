@@ -1,4 +1,5 @@
 #include "analysis/forecast/learning_curve_shapes.h"
+#include "analysis/median.h"
 
 #include <algorithm>
 #include <array>
@@ -11,17 +12,6 @@ namespace {
 constexpr double kInf = std::numeric_limits<double>::infinity();
 // Nelder–Mead iterations of the bent refinement (converges in ~100).
 constexpr int kNelderMeadIterations = 200;
-
-double Median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  size_t mid = v.size() / 2;
-  std::nth_element(v.begin(), v.begin() + static_cast<ptrdiff_t>(mid), v.end());
-  double m = v[mid];
-  if (v.size() % 2 == 0) {
-    m = (m + *std::max_element(v.begin(), v.begin() + static_cast<ptrdiff_t>(mid))) / 2;
-  }
-  return m;
-}
 
 double LogAddExp(double x, double y) {
   double m = std::max(x, y);
