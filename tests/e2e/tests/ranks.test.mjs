@@ -42,7 +42,15 @@ async function openRanks(id, rows) {
 
 test("a 64-rank run shows 64 heatmap rows grouped by node and lists the slow rank first", async () => {
   const run = await seedDistributedRun(server);
-  const ranks = await server.request("GET", `/api/v1/runs/${run.id}/ranks`);
+  // The server's detection worker takes the seeded points from a queue:
+  // wait until it has seen every rank's steps (each has a slowdown).
+  let ranks;
+  for (const deadline = Date.now() + 60_000; ; ) {
+    ranks = await server.request("GET", `/api/v1/runs/${run.id}/ranks`);
+    const done = ranks.ranks.length === DIST.world && ranks.ranks.every((r) => r.slowdown != null);
+    if (done || Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
   assert.equal(ranks.world_size, DIST.world);
   const heatRequests = [];
   page.on("request", (r) => r.url().includes("/ranks/heatmap") && heatRequests.push(r.url()));
