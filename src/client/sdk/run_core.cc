@@ -515,30 +515,26 @@ void RunCore::DeliveryLoopDisabled() {
 // ---- control ----
 
 void RunCore::SetConfig(std::map<std::string, std::string> entries) {
-  if (entries.empty()) return;
-  std::lock_guard lock(out_mu_);
-  JsonWriter w;
-  w.BeginObject();
-  for (auto& [k, v] : entries) {
-    w.Key(k).Raw(v);
-    config_[k] = v;
-  }
-  w.EndObject();
-  config_patch_ = w.Take();
-  out_cv_.notify_all();
+  MergeEntries(std::move(entries), &config_, &config_patch_);
 }
 
 void RunCore::SetSummary(std::map<std::string, std::string> entries) {
+  MergeEntries(std::move(entries), &summary_, &summary_patch_);
+}
+
+void RunCore::MergeEntries(std::map<std::string, std::string> entries,
+                           std::map<std::string, std::string>* into,
+                           std::optional<std::string>* patch) {
   if (entries.empty()) return;
   std::lock_guard lock(out_mu_);
   JsonWriter w;
   w.BeginObject();
   for (auto& [k, v] : entries) {
     w.Key(k).Raw(v);
-    summary_[k] = v;
+    (*into)[k] = v;
   }
   w.EndObject();
-  summary_patch_ = w.Take();
+  *patch = w.Take();
   out_cv_.notify_all();
 }
 

@@ -230,18 +230,23 @@ class RunCore {
 
   // Outbox, between the drain and the delivery threads.
   mutable std::mutex out_mu_;
-  std::condition_variable out_cv_;              // batches, control work, close
-  std::condition_variable out_room_cv_;         // room in the outbox; idle
-  std::deque<EncodedBatch> outbox_;             // GUARDED_BY(out_mu_)
-  size_t outbox_bytes_ = 0;                     // GUARDED_BY(out_mu_)
-  size_t outbox_points_ = 0;                    // GUARDED_BY(out_mu_)
-  bool in_flight_ = false;                      // GUARDED_BY(out_mu_): a batch is being delivered
-  bool closed_ = false;                         // GUARDED_BY(out_mu_): no more batches
-  std::string final_state_;                     // GUARDED_BY(out_mu_)
-  std::map<std::string, std::string> config_;   // GUARDED_BY(out_mu_)
-  std::map<std::string, std::string> summary_;  // GUARDED_BY(out_mu_)
-  std::optional<std::string> config_patch_;     // GUARDED_BY(out_mu_): JSON object
-  std::optional<std::string> summary_patch_;    // GUARDED_BY(out_mu_)
+  std::condition_variable out_cv_;       // batches, control work, close
+  std::condition_variable out_room_cv_;  // room in the outbox; idle
+  std::deque<EncodedBatch> outbox_;      // GUARDED_BY(out_mu_)
+  size_t outbox_bytes_ = 0;              // GUARDED_BY(out_mu_)
+  size_t outbox_points_ = 0;             // GUARDED_BY(out_mu_)
+  bool in_flight_ = false;               // GUARDED_BY(out_mu_): a batch is being delivered
+  bool closed_ = false;                  // GUARDED_BY(out_mu_): no more batches
+  std::string final_state_;              // GUARDED_BY(out_mu_)
+  // SetConfig / SetSummary: merges `entries` (key -> JSON) into `into` and
+  // makes them the next patch to send. Takes out_mu_.
+  void MergeEntries(std::map<std::string, std::string> entries,
+                    std::map<std::string, std::string>* into, std::optional<std::string>* patch);
+
+  std::map<std::string, std::string> config_;              // GUARDED_BY(out_mu_)
+  std::map<std::string, std::string> summary_;             // GUARDED_BY(out_mu_)
+  std::optional<std::string> config_patch_;                // GUARDED_BY(out_mu_): JSON object
+  std::optional<std::string> summary_patch_;               // GUARDED_BY(out_mu_)
   std::vector<std::pair<std::string, std::string>> acks_;  // GUARDED_BY(out_mu_): id, body
   std::function<void(const Command&)> on_command_;         // GUARDED_BY(out_mu_)
 
