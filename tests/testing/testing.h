@@ -32,6 +32,10 @@ std::mt19937_64 SeededRng();
 std::string ReadFileOrDie(const std::string& path);
 void WriteFileOrDie(const std::string& path, const std::string& data);
 
+// A listening TCP socket on 127.0.0.1 with a free port (written to *port),
+// for test servers; the caller closes it. Fails the test on error.
+int ListenOnLoopback(uint16_t* port);
+
 }  // namespace vigil::testing
 
 #include <atomic>
